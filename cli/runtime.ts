@@ -1,0 +1,143 @@
+/**
+ * What every stage process shares: the bad-row channel, stdin as chunks, signals, exit codes.
+ * Stage logic never touches `process`; these helpers adapt it to one.
+ */
+import { BadRowFile } from "../stages/shared/bad-rows";
+import { StageCounters } from "../stages/shared/counters";
+import { LineWriter } from "../stages/shared/line-writer";
+import { readRecords, lineProblemBadRow, type InputRecord } from "../stages/shared/ndjson";
+import type { Processor } from "../stages/shared/bad-rows";
+import pkg from "../package.json" with { type: "json" };
+
+export const VERSION: string = pkg.version;
+
+/** A configuration mistake: the process prints one sentence and exits 2. */
+export class ConfigError extends Error {}
+
+export function processorFor(stage: string): Processor {
+  return { artifact: `telemetry-${stage}`, version: VERSION };
+}
+
+export function say(stage: string, message: string): void {
+  process.stderr.write(`telemetry ${stage}: ${message}\n`);
+}
+
+export function exitWithConfigError(stage: string, message: string): never {
+  say(stage, message);
+  process.exit(2);
+}
+
+/**
+ * Aborts on the first SIGTERM or SIGINT so the stage can stop taking input and drain;
+ * a second signal ends the process at once for a person who does not want to wait.
+ */
+export function shutdownSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === "SIGINT" ? 130 : 143);
+    controller.abort(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return controller.signal;
+}
+
+/** stdin as raw chunks; ends at EOF, or as soon as `signal` aborts (already-read chunks are kept). */
+export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = (process.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const aborted = new Promise<"aborted">((resolve) => {
+    if (signal.aborted) resolve("aborted");
+    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+  });
+  while (true) {
+    const next = await Promise.race([iterator.next(), aborted]);
+    if (next === "aborted" || next.done) break;
+    yield next.value;
+  }
+  process.stdin.pause();
+}
+
+export const DEFAULT_BAD_PATH = "telemetry-bad.ndjson";
+
+export function openBadChannel(stage: string, path: string | undefined): BadRowFile {
+  return new BadRowFile(path ?? DEFAULT_BAD_PATH, {
+    isDefaultPath: path === undefined,
+    announceDefault: (where) => say(stage, `bad rows are going to ${where} (choose with --bad PATH)`),
+  });
+}
+
+/** Options every stdin stage accepts; defined once so --help and env names agree everywhere. */
+export const stdinStageOptions = {
+  bad: {
+    type: "string",
+    describe: `file or FIFO that bad rows are appended to (default ./${DEFAULT_BAD_PATH})`,
+  },
+  "max-line-bytes": {
+    type: "number",
+    default: 8 * 1024 * 1024,
+    describe: "longest input line accepted; longer lines become size_violation bad rows",
+  },
+  "stats-interval": {
+    type: "number",
+    default: 10,
+    describe: "seconds between counter lines on stderr (0 turns them off)",
+  },
+} as const;
+
+export interface StdinStageContext {
+  input: AsyncIterable<InputRecord>;
+  output: LineWriter;
+  bad: BadRowFile;
+  counters: StageCounters;
+  signal: AbortSignal;
+  processor: Processor;
+}
+
+export interface StdinStageArgs {
+  bad?: string;
+  maxLineBytes: number;
+  statsInterval: number;
+}
+
+/**
+ * Runs a stage that reads NDJSON on stdin: unreadable lines become bad rows, output is awaited,
+ * EPIPE ends the process quietly with 0, SIGTERM/SIGINT stops reading and lets the stage drain.
+ */
+export async function runStdinStage(
+  stage: string,
+  args: StdinStageArgs,
+  run: (context: StdinStageContext) => Promise<void>,
+): Promise<never> {
+  const signal = shutdownSignal();
+  const processor = processorFor(stage);
+  const output = new LineWriter(process.stdout);
+  const bad = openBadChannel(stage, args.bad);
+  const counters = new StageCounters();
+  const stopReporting = counters.startReporting(stage, args.statsInterval, (line) => say(stage, line));
+  output.closed.then(() => process.exit(0));
+  const input = readRecords(stdinChunks(signal), {
+    maxLineBytes: args.maxLineBytes,
+    onProblem: (problem) => {
+      counters.bad++;
+      bad.write(lineProblemBadRow(problem, processor, args.maxLineBytes));
+    },
+  });
+  try {
+    await run({ input: countRecords(input, counters), output, bad, counters, signal, processor });
+    await output.end();
+  } catch (error) {
+    if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
+    throw error;
+  } finally {
+    stopReporting();
+    bad.close();
+  }
+  process.exit(0);
+}
+
+async function* countRecords(records: AsyncIterable<InputRecord>, counters: StageCounters) {
+  for await (const record of records) {
+    counters.in++;
+    yield record;
+  }
+}

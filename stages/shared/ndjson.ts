@@ -1,0 +1,89 @@
+/**
+ * NDJSON input for stages that read records: lines → parsed JSON values, with every line that cannot be
+ * read turned into a bad row that names its line number, the way ndjson-cli names `stdin:N`.
+ */
+import { makeBadRow, type BadRow, type Processor } from "./bad-rows";
+import { splitLines, type LineEvent } from "./lines";
+
+export interface InputRecord {
+  value: unknown;
+  /** 1-based line number within this input, for error messages. */
+  line: number;
+  /** The line as read, for bad rows that must carry the original. */
+  text: string;
+}
+
+export type LineProblem =
+  | Exclude<LineEvent, { kind: "line" }>
+  | { kind: "invalid_json"; number: number; text: string; error: string };
+
+export interface ReadRecordsOptions {
+  maxLineBytes: number;
+  /** Told about each unreadable line; the record stream goes on. */
+  onProblem: (problem: LineProblem) => Promise<void> | void;
+}
+
+export async function* readRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ReadRecordsOptions,
+): AsyncGenerator<InputRecord> {
+  for await (const event of splitLines(chunks, { maxLineBytes: options.maxLineBytes })) {
+    if (event.kind !== "line") {
+      await options.onProblem(event);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(event.text);
+    } catch (error) {
+      await options.onProblem({
+        kind: "invalid_json",
+        number: event.number,
+        text: event.text,
+        error: (error as Error).message,
+      });
+      continue;
+    }
+    yield { value, line: event.number, text: event.text };
+  }
+}
+
+/** A person-readable sentence for a problem, naming where it was (`stdin:12`). */
+export function describeLineProblem(problem: LineProblem, source = "stdin"): string {
+  const where = `${source}:${problem.number}`;
+  switch (problem.kind) {
+    case "oversized":
+      return `${where}: line of ${problem.bytes} bytes is longer than the limit`;
+    case "invalid_utf8":
+      return `${where}: line is not valid UTF-8`;
+    case "invalid_json":
+      return `${where}: line is not valid JSON (${problem.error})`;
+  }
+}
+
+/** The default bad row for an unreadable line: size_violation when too long, generic_error otherwise. */
+export function lineProblemBadRow(
+  problem: LineProblem,
+  processor: Processor,
+  maxLineBytes: number,
+  source = "stdin",
+  now: Date = new Date(),
+): BadRow {
+  const timestamp = now.toISOString();
+  const message = describeLineProblem(problem, source);
+  if (problem.kind === "oversized") {
+    return makeBadRow(
+      "size_violation",
+      processor,
+      {
+        timestamp,
+        maximumAllowedSizeBytes: maxLineBytes,
+        actualSizeBytes: problem.bytes,
+        expectation: `${message}; the line must be at most ${maxLineBytes} bytes`,
+      },
+      { event: problem.head },
+    );
+  }
+  const raw = problem.kind === "invalid_utf8" ? problem.base64 : problem.text;
+  return makeBadRow("generic_error", processor, { timestamp, errors: [message] }, { raw });
+}
