@@ -1,0 +1,76 @@
+import { describe, expect, test } from "bun:test";
+import { splitLines, type LineEvent } from "../../stages/shared/lines";
+
+const encoder = new TextEncoder();
+
+async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield typeof part === "string" ? encoder.encode(part) : part;
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>, maxLineBytes = 1024): Promise<LineEvent[]> {
+  const events: LineEvent[] = [];
+  for await (const event of splitLines(chunks, { maxLineBytes })) events.push(event);
+  return events;
+}
+
+const texts = (events: LineEvent[]) => events.map((e) => (e.kind === "line" ? e.text : e.kind));
+
+describe("splitLines", () => {
+  test("strips CRLF and keeps a last line that has no newline", async () => {
+    expect(texts(await collect(chunksOf("a\r\nb\nc")))).toEqual(["a", "b", "c"]);
+  });
+
+  test("joins a line split across many chunks, including a CR and LF in separate chunks", async () => {
+    expect(texts(await collect(chunksOf("{\"ke", "y\":", "1}\r", "\n{\"k\":2}\n")))).toEqual([
+      '{"key":1}',
+      '{"k":2}',
+    ]);
+  });
+
+  test("skips blank lines without counting them", async () => {
+    const events = await collect(chunksOf("a\n\n\r\nb\n"));
+    expect(events.map((e) => e.number)).toEqual([1, 2]);
+    expect(texts(events)).toEqual(["a", "b"]);
+  });
+
+  test("reports an over-long line with its size and first bytes, then goes on", async () => {
+    const long = "x".repeat(5000);
+    const events = await collect(chunksOf("ok\n", long.slice(0, 2000), long.slice(2000), "\nafter\n"), 100);
+    expect(texts(events)).toEqual(["ok", "oversized", "after"]);
+    const oversized = events[1] as Extract<LineEvent, { kind: "oversized" }>;
+    expect(oversized.bytes).toBe(5000);
+    expect(oversized.number).toBe(2);
+    expect(oversized.head.length).toBeLessThanOrEqual(1024);
+    expect(oversized.head.startsWith("xxxx")).toBe(true);
+  });
+
+  test("a line exactly at the limit passes, one byte more does not", async () => {
+    const events = await collect(chunksOf("a".repeat(10) + "\r\n" + "b".repeat(11) + "\n"), 10);
+    expect(texts(events)).toEqual(["a".repeat(10), "oversized"]);
+  });
+
+  test("invalid UTF-8 is reported with the raw bytes, not decoded into replacement characters", async () => {
+    const bad = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d, 0x0a]);
+    const events = await collect(chunksOf(bad, "fine\n"));
+    expect(events[0]!.kind).toBe("invalid_utf8");
+    expect(Buffer.from((events[0] as { base64: string }).base64, "base64")).toEqual(Buffer.from(bad.subarray(0, 4)));
+    expect(texts(events.slice(1))).toEqual(["fine"]);
+  });
+
+  test("a multi-byte character split between chunks is decoded whole", async () => {
+    const bytes = encoder.encode("é€\n");
+    expect(texts(await collect(chunksOf(bytes.subarray(0, 1), bytes.subarray(1, 3), bytes.subarray(3))))).toEqual([
+      "é€",
+    ]);
+  });
+
+  test("does not keep references to chunks the producer may reuse", async () => {
+    const buffer = encoder.encode("abc");
+    async function* reused() {
+      yield buffer;
+      buffer.set(encoder.encode("XYZ"));
+      yield encoder.encode("\n");
+    }
+    expect(texts(await collect(reused()))).toEqual(["abc"]);
+  });
+});

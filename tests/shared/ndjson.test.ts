@@ -1,0 +1,40 @@
+import { describe, expect, test } from "bun:test";
+import { readRecords, lineProblemBadRow, type LineProblem } from "../../stages/shared/ndjson";
+import { badRowType } from "../../stages/shared/bad-rows";
+
+const processor = { artifact: "telemetry-test", version: "0.0.0" };
+
+async function* chunksOf(text: string) {
+  yield new TextEncoder().encode(text);
+}
+
+describe("readRecords", () => {
+  test("parses each JSON line and reports the others with their line numbers", async () => {
+    const problems: LineProblem[] = [];
+    const values: unknown[] = [];
+    for await (const record of readRecords(chunksOf('{"a":1}\n{nope\n[2]\n'), {
+      maxLineBytes: 100,
+      onProblem: (p) => void problems.push(p),
+    })) {
+      values.push(record.value);
+    }
+    expect(values).toEqual([{ a: 1 }, [2]]);
+    expect(problems.map((p) => [p.kind, p.number])).toEqual([["invalid_json", 2]]);
+  });
+});
+
+describe("lineProblemBadRow", () => {
+  test("an over-long line becomes a size_violation with both sizes", () => {
+    const row = lineProblemBadRow({ kind: "oversized", number: 3, bytes: 500, head: "{" }, processor, 100);
+    expect(badRowType(row)).toBe("size_violation");
+    expect(row.data.failure).toMatchObject({ maximumAllowedSizeBytes: 100, actualSizeBytes: 500 });
+    expect(String(row.data.failure.expectation)).toContain("stdin:3");
+  });
+
+  test("invalid JSON becomes a generic_error that keeps the original line", () => {
+    const row = lineProblemBadRow({ kind: "invalid_json", number: 7, text: "{x", error: "boom" }, processor, 100);
+    expect(badRowType(row)).toBe("generic_error");
+    expect(row.data.payload).toEqual({ raw: "{x" });
+    expect((row.data.failure.errors as string[])[0]).toContain("stdin:7");
+  });
+});
