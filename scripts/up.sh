@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make up`: the whole pipeline on one box, stages joined by named FIFOs the way the old appliance was.
+#
+#   trackers ─HTTP $COLLECT_PORT─▶ collect ─raw.fifo─▶ enrich ─good.fifo─▶ sink-good
+#   apps ─TCP $LOGS_PORT─▶ logs-listen ─logs.fifo─▶ sink --index logs-%Y.%m.%d
+#   every stage's bad rows ─bad.fifo─▶ sink-bad
+#
+# Stores in SQLite ($DB, default data/telemetry.db) unless ES_URL names an Elasticsearch.
+# Ctrl-C or `make down` stops the sources first and lets every stage downstream drain on EOF,
+# so nothing accepted is lost on the way out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COLLECT_PORT="${COLLECT_PORT:-8000}"
+LOGS_PORT="${LOGS_PORT:-9600}"
+IGLU_PORT="${IGLU_PORT:-8081}"
+DATA="${DATA:-data}"
+DB="${DB:-$DATA/telemetry.db}"
+RUN="$DATA/run"
+telemetry=bin/telemetry
+
+mkdir -p "$RUN"
+if [ -n "${ES_URL:-}" ]; then store=(--es "$ES_URL"); where="Elasticsearch at $ES_URL"; else store=(--db "$DB"); where="SQLite $DB"; fi
+
+for fifo in raw good bad logs; do
+  rm -f "$RUN/$fifo.fifo"
+  mkfifo "$RUN/$fifo.fifo"
+done
+# Holding bad.fifo open for writing ourselves keeps sink-bad from seeing EOF whenever one stage
+# that reported bad rows exits; it gets EOF only when we close it at the very end.
+exec 3<>"$RUN/bad.fifo"
+
+pids=()
+start() { # name, then the command; each stage in its own session so a terminal's Ctrl-C reaches only us
+  local name="$1"; shift
+  setsid "$@" 2>>"$DATA/$name.log" &
+  pids+=("$!")
+  echo "$!" >"$RUN/$name.pid"
+}
+
+start sink-bad "$telemetry" sink-bad "${store[@]}" --bad "$DATA/sink-bad.failed.ndjson" <"$RUN/bad.fifo"
+start sink-good "$telemetry" sink-good "${store[@]}" --bad "$RUN/bad.fifo" <"$RUN/good.fifo"
+start sink-logs "$telemetry" sink --index 'logs-%Y.%m.%d' "${store[@]}" --bad "$RUN/bad.fifo" <"$RUN/logs.fifo"
+start enrich "$telemetry" enrich --bad "$RUN/bad.fifo" <"$RUN/raw.fifo" >"$RUN/good.fifo"
+start collect "$telemetry" collect --port "$COLLECT_PORT" --bad "$RUN/bad.fifo" >"$RUN/raw.fifo"
+collect_pid=$!
+start logs-listen "$telemetry" logs-listen --port "$LOGS_PORT" --bad "$RUN/bad.fifo" >"$RUN/logs.fifo"
+logs_pid=$!
+start iglu "$telemetry" iglu serve --port "$IGLU_PORT" --dir schemas
+iglu_pid=$!
+echo "$$" >"$RUN/up.pid"
+
+stop() {
+  trap - INT TERM
+  echo "telemetry up: stopping sources, draining the pipeline…" >&2
+  kill -TERM "$collect_pid" "$logs_pid" "$iglu_pid" 2>/dev/null || true
+  # enrich, sink-good and sink-logs end on EOF once their sources are gone.
+  for name in collect logs-listen iglu enrich sink-good sink-logs; do
+    wait "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+  done
+  exec 3>&- # last writer of bad.fifo gone: sink-bad drains and ends
+  wait "$(cat "$RUN/sink-bad.pid")" 2>/dev/null || true
+  rm -f "$RUN"/*.pid "$RUN"/*.fifo
+  echo "telemetry up: stopped" >&2
+  exit 0
+}
+trap stop INT TERM
+
+cat >&2 <<MSG
+telemetry up: collector on http://127.0.0.1:$COLLECT_PORT, logs on tcp://127.0.0.1:$LOGS_PORT, Iglu on http://127.0.0.1:$IGLU_PORT
+telemetry up: storing into $where; stage logs in $DATA/*.log; Ctrl-C or \`make down\` to stop
+MSG
+# If any stage dies on its own, stop the rest in order rather than leave a half pipeline.
+wait -n "${pids[@]}" || true
+echo "telemetry up: a stage exited; see $DATA/*.log" >&2
+stop
