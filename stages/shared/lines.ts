@@ -5,6 +5,9 @@
  * A line is `\n`-terminated; a trailing `\r` is dropped; a last line without `\n` still counts; an empty
  * line is skipped (it carries no record). A line longer than `maxLineBytes` is not buffered whole: its
  * first bytes are kept for the report and the rest is skipped until the next `\n`, so memory stays bounded.
+ *
+ * `LineSplitter` does the work for sources that push chunks (one per network connection); `splitLines`
+ * wraps it for sources that are read as an async iterable (stdin).
  */
 
 export type LineEvent =
@@ -24,95 +27,126 @@ const CARRIAGE_RETURN = 0x0d;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
 
-export async function* splitLines(
-  chunks: AsyncIterable<Uint8Array>,
-  options: SplitLinesOptions,
-): AsyncGenerator<LineEvent> {
-  const { maxLineBytes } = options;
-  const headBytes = options.oversizedHeadBytes ?? 1024;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
+export class LineSplitter {
+  private readonly maxLineBytes: number;
+  private readonly headBytes: number;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   // When the current line is already too long we only count its bytes until the next newline.
-  let oversized: { bytes: number; head: Uint8Array } | null = null;
-  let number = 0;
+  private oversized: { bytes: number; head: Uint8Array } | null = null;
+  private number = 0;
 
-  function* finishLine(): Generator<LineEvent> {
-    number++;
+  constructor(options: SplitLinesOptions) {
+    this.maxLineBytes = options.maxLineBytes;
+    this.headBytes = options.oversizedHeadBytes ?? 1024;
+  }
+
+  /** True while the unfinished line has already passed the limit (a caller may give up on the source). */
+  get isInOversizedLine(): boolean {
+    return this.oversized !== null;
+  }
+
+  /** Calls `emit` for every line this chunk completes. The chunk may be reused by the caller afterwards. */
+  push(chunk: Uint8Array, emit: (event: LineEvent) => void): void {
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE, start);
+    while (newline !== -1) {
+      const line = chunk.subarray(start, newline);
+      if (this.pendingBytes === 0 && !this.oversized && line.length <= this.maxLineBytes + 1) {
+        // Fast path: the whole line sits inside this chunk and is not copied.
+        this.number++;
+        this.finishBytes(line, emit);
+      } else {
+        this.take(line);
+        this.finishLine(emit);
+      }
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    this.take(chunk.subarray(start));
+  }
+
+  /** The input has ended: a last line without its newline is emitted. */
+  end(emit: (event: LineEvent) => void): void {
+    if (this.pendingBytes > 0 || this.oversized) this.finishLine(emit);
+  }
+
+  private finishLine(emit: (event: LineEvent) => void): void {
+    this.number++;
+    const oversized = this.oversized;
     if (oversized) {
-      const event: LineEvent = {
-        kind: "oversized",
-        number,
-        bytes: oversized.bytes,
-        head: lenientUtf8.decode(oversized.head),
-      };
-      oversized = null;
-      pending = [];
-      pendingBytes = 0;
-      yield event;
+      this.oversized = null;
+      this.pending = [];
+      this.pendingBytes = 0;
+      emit({ kind: "oversized", number: this.number, bytes: oversized.bytes, head: lenientUtf8.decode(oversized.head) });
       return;
     }
-    let bytes = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
+    const bytes = this.pending.length === 1 ? this.pending[0]! : concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.finishBytes(bytes, emit);
+  }
+
+  /** Emits one complete line (its number already counted) from its bytes without the `\n`. */
+  private finishBytes(line: Uint8Array, emit: (event: LineEvent) => void): void {
+    let bytes = line;
     if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, bytes.length - 1);
-    if (bytes.length > maxLineBytes) {
-      yield { kind: "oversized", number, bytes: bytes.length, head: lenientUtf8.decode(bytes.subarray(0, headBytes)) };
+    if (bytes.length > this.maxLineBytes) {
+      emit({
+        kind: "oversized",
+        number: this.number,
+        bytes: bytes.length,
+        head: lenientUtf8.decode(bytes.subarray(0, this.headBytes)),
+      });
       return;
     }
     if (bytes.length === 0) {
-      number--; // blank lines are not records and do not shift the numbering users see in errors
+      this.number--; // blank lines are not records and do not shift the numbering users see in errors
       return;
     }
     let text: string;
     try {
       text = strictUtf8.decode(bytes);
     } catch {
-      yield { kind: "invalid_utf8", number, base64: Buffer.from(bytes).toString("base64") };
+      emit({ kind: "invalid_utf8", number: this.number, base64: Buffer.from(bytes).toString("base64") });
       return;
     }
-    yield { kind: "line", number, text };
+    emit({ kind: "line", number: this.number, text });
   }
 
-  function take(piece: Uint8Array): void {
+  private take(piece: Uint8Array): void {
     if (piece.length === 0) return;
-    if (oversized) {
-      oversized.bytes += piece.length;
+    if (this.oversized) {
+      this.oversized.bytes += piece.length;
       return;
     }
     // The +1 leaves room for a `\r` that will be stripped when the line ends.
-    if (pendingBytes + piece.length > maxLineBytes + 1) {
-      const all = concat([...pending, piece], pendingBytes + piece.length);
-      oversized = { bytes: all.length, head: all.slice(0, headBytes) };
-      pending = [];
-      pendingBytes = 0;
+    if (this.pendingBytes + piece.length > this.maxLineBytes + 1) {
+      const all = concat([...this.pending, piece], this.pendingBytes + piece.length);
+      this.oversized = { bytes: all.length, head: all.slice(0, this.headBytes) };
+      this.pending = [];
+      this.pendingBytes = 0;
       return;
     }
-    // Chunks from a stream may be reused by the producer, so we keep our own copy of partial lines.
-    pending.push(piece.slice());
-    pendingBytes += piece.length;
+    // Chunks may be reused by the producer, so we keep our own copy of partial lines.
+    this.pending.push(piece.slice());
+    this.pendingBytes += piece.length;
   }
+}
 
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array>,
+  options: SplitLinesOptions,
+): AsyncGenerator<LineEvent> {
+  const splitter = new LineSplitter(options);
+  const events: LineEvent[] = [];
+  const collect = (event: LineEvent) => void events.push(event);
   for await (const chunk of chunks) {
-    let start = 0;
-    let newline = chunk.indexOf(NEWLINE, start);
-    while (newline !== -1) {
-      if (pendingBytes === 0 && !oversized) {
-        // Fast path: the whole line sits inside this chunk.
-        const line = chunk.subarray(start, newline);
-        if (line.length <= maxLineBytes + 1) {
-          pending = [line];
-          pendingBytes = line.length;
-        } else take(line);
-      } else {
-        take(chunk.subarray(start, newline));
-      }
-      yield* finishLine();
-      start = newline + 1;
-      newline = chunk.indexOf(NEWLINE, start);
-    }
-    take(chunk.subarray(start));
+    splitter.push(chunk, collect);
+    yield* events.splice(0);
   }
-  if (pendingBytes > 0 || oversized) yield* finishLine();
+  splitter.end(collect);
+  yield* events;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
