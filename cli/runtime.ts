@@ -5,8 +5,8 @@
 import { BadRowFile } from "../stages/shared/bad-rows";
 import { StageCounters } from "../stages/shared/counters";
 import { LineWriter } from "../stages/shared/line-writer";
-import { readRecords, lineProblemBadRow, type InputRecord } from "../stages/shared/ndjson";
-import type { Processor } from "../stages/shared/bad-rows";
+import { readRecords, lineProblemBadRow, type InputRecord, type LineProblem } from "../stages/shared/ndjson";
+import type { BadRow, Processor } from "../stages/shared/bad-rows";
 import pkg from "../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;
@@ -99,6 +99,11 @@ export interface StdinStageArgs {
   statsInterval: number;
 }
 
+export interface StdinStageOptions {
+  /** The bad row for an unreadable input line; default `lineProblemBadRow` (size_violation / generic_error). */
+  lineProblemBadRow?: (problem: LineProblem, processor: Processor, maxLineBytes: number) => BadRow;
+}
+
 /**
  * Runs a stage that reads NDJSON on stdin: unreadable lines become bad rows, output is awaited,
  * EPIPE ends the process quietly with 0, SIGTERM/SIGINT stops reading and lets the stage drain.
@@ -107,7 +112,9 @@ export async function runStdinStage(
   stage: string,
   args: StdinStageArgs,
   run: (context: StdinStageContext) => Promise<void>,
+  options: StdinStageOptions = {},
 ): Promise<never> {
+  const problemBadRow = options.lineProblemBadRow ?? lineProblemBadRow;
   const signal = shutdownSignal();
   const processor = processorFor(stage);
   const output = new LineWriter(process.stdout);
@@ -119,7 +126,7 @@ export async function runStdinStage(
     maxLineBytes: args.maxLineBytes,
     onProblem: (problem) => {
       counters.bad++;
-      bad.write(lineProblemBadRow(problem, processor, args.maxLineBytes));
+      bad.write(problemBadRow(problem, processor, args.maxLineBytes));
     },
   });
   try {

@@ -1,0 +1,173 @@
+/**
+ * The bad rows enrich writes, with the payload each type carries (snowplow-pipeline.md §4):
+ * - collector_payload_format_violation: the input line itself;
+ * - adapter_failures / tracker_protocol_violations: the request as collector-payload JSON;
+ * - schema_violations / enrichment_failures: the partially enriched event and the raw event it came from;
+ * - size_violation: the head of an enriched event too big to pass on.
+ */
+import { makeBadRow, type BadRow, type Processor } from "../shared/bad-rows";
+import type { Api } from "./adapters";
+import type { AdapterMessage } from "./adapters/types";
+import type { EnrichedEvent } from "./event";
+import type { FieldFailure } from "./field-mapping";
+import { toPartiallyEnriched } from "./output";
+import { toNameValues, type NameValue, type Parameters } from "./querystring";
+import type { RawRecord } from "./raw-record";
+import type { SchemaViolationMessage } from "./self-describing";
+
+/** The schema atomic-field problems are reported against. */
+export const ATOMIC_SCHEMA = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0";
+/** Our loader name in bad rows: raw records arrive as NDJSON, not Thrift. */
+export const LOADER = "ndjson";
+
+export type FormatMessage = { payloadField: string; value: string | null; expectation: string } | { error: string };
+
+export function collectorPayloadFormatViolation(processor: Processor, message: FormatMessage, line: string, now: Date): BadRow {
+  return makeBadRow(
+    "collector_payload_format_violation",
+    processor,
+    { timestamp: now.toISOString(), loader: LOADER, message },
+    line,
+  );
+}
+
+/** A request that no adapter could turn into events (or that broke the tracker protocol). */
+export function requestFailure(
+  type: "adapter_failures" | "tracker_protocol_violations",
+  processor: Processor,
+  api: Api,
+  messages: AdapterMessage[],
+  raw: RawRecord,
+  querystring: NameValue[],
+  now: Date,
+): BadRow {
+  return makeBadRow(
+    type,
+    processor,
+    { timestamp: now.toISOString(), vendor: api.vendor, version: api.version, messages },
+    {
+      vendor: api.vendor,
+      version: api.version,
+      querystring,
+      contentType: raw.contentType ?? null,
+      body: raw.body ?? null,
+      collector: raw.collector,
+      encoding: raw.encoding,
+      hostname: raw.hostname ?? null,
+      timestamp: new Date(raw.timestamp).toISOString(),
+      ipAddress: raw.ipAddress,
+      useragent: raw.userAgent ?? null,
+      refererUri: raw.refererUri ?? null,
+      headers: raw.headers,
+      networkUserId: raw.networkUserId ?? null,
+    },
+  );
+}
+
+/** The event as the adapter produced it, for per-event bad rows. */
+function rawEventPayload(api: Api, parameters: Parameters, raw: RawRecord) {
+  return {
+    vendor: api.vendor,
+    version: api.version,
+    parameters: toNameValues(parameters),
+    contentType: raw.contentType ?? null,
+    loaderName: LOADER,
+    encoding: raw.encoding,
+    hostname: raw.hostname ?? null,
+    timestamp: new Date(raw.timestamp).toISOString(),
+    ipAddress: raw.ipAddress,
+    useragent: raw.userAgent ?? null,
+    refererUri: raw.refererUri ?? null,
+    headers: raw.headers,
+    userId: raw.networkUserId ?? null,
+  };
+}
+
+/** The parameters that could not be read into atomic columns, as one Iglu validation error on `atomic`. */
+export function atomicFieldMessage(failures: readonly FieldFailure[]): SchemaViolationMessage {
+  return {
+    schemaKey: ATOMIC_SCHEMA,
+    error: {
+      error: "ValidationError",
+      dataReports: failures.map(({ field, parameter, value, expectation }) => ({
+        message: `${parameter} "${value}" cannot be read into ${field}: expected ${expectation}`,
+        path: field,
+        keyword: parameter,
+        targets: [value],
+      })),
+    },
+  };
+}
+
+/** Columns longer than their limit (Enrich's atomicFieldsLimits), as one Iglu validation error on `atomic`. */
+export function fieldLengthMessage(fields: readonly { field: string; limit: number; value: string }[]): SchemaViolationMessage {
+  return {
+    schemaKey: ATOMIC_SCHEMA,
+    error: {
+      error: "ValidationError",
+      dataReports: fields.map(({ field, limit, value }) => ({
+        message: `Field ${field} is longer than maximum allowed size ${limit} (${value.length} characters)`,
+        path: field,
+        keyword: "maxLength",
+        targets: [String(limit)],
+      })),
+    },
+  };
+}
+
+export interface EventSource {
+  api: Api;
+  parameters: Parameters;
+  raw: RawRecord;
+}
+
+export function schemaViolations(
+  processor: Processor,
+  messages: SchemaViolationMessage[],
+  event: EnrichedEvent,
+  source: EventSource,
+  now: Date,
+): BadRow {
+  return makeBadRow(
+    "schema_violations",
+    processor,
+    { timestamp: now.toISOString(), messages },
+    { enriched: toPartiallyEnriched(event), raw: rawEventPayload(source.api, source.parameters, source.raw) },
+  );
+}
+
+/** An enrichment failure message: which enrichment (null for Enrich's own steps) and what went wrong. */
+export interface EnrichmentFailureMessage {
+  enrichment: { schemaKey: string; identifier: string } | null;
+  message: { error: string } | { field: string; value: string | null; expectation: string } | { schemaKey: string; error: string };
+}
+
+export function enrichmentFailures(
+  processor: Processor,
+  messages: EnrichmentFailureMessage[],
+  event: EnrichedEvent,
+  source: EventSource,
+  now: Date,
+): BadRow {
+  return makeBadRow(
+    "enrichment_failures",
+    processor,
+    { timestamp: now.toISOString(), messages },
+    { enriched: toPartiallyEnriched(event), raw: rawEventPayload(source.api, source.parameters, source.raw) },
+  );
+}
+
+/** An enriched event too big for the next stage: its head is kept so a person can tell which it was. */
+export function enrichedSizeViolation(processor: Processor, line: string, bytes: number, limit: number, now: Date): BadRow {
+  return makeBadRow(
+    "size_violation",
+    processor,
+    {
+      timestamp: now.toISOString(),
+      maximumAllowedSizeBytes: limit,
+      actualSizeBytes: bytes,
+      expectation: `enriched event of ${bytes} bytes is larger than the ${limit}-byte limit`,
+    },
+    { event: line.slice(0, Math.floor(limit / 10)) },
+  );
+}

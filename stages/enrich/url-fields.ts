@@ -1,0 +1,87 @@
+/**
+ * The URL columns Enrich derives itself: page_url* from the page URL (the `url` parameter, else the
+ * request's Referer header), refr_url* from the referrer, and the cross-domain linker `_sp` on the page
+ * URL into refr_domain_userid / refr_dvce_tstamp.
+ */
+import { parseTimestamp, Rejection, tsvSafe } from "./conversions";
+import type { EnrichedEvent } from "./event";
+
+/** A URL that could not be read, in the shape of an enrichment failure's InputData message. */
+export interface UrlFailure {
+  field: string;
+  value: string;
+  expectation: string;
+}
+
+interface UrlParts {
+  scheme: string;
+  host: string | null;
+  port: number | null;
+  path: string | null;
+  query: string | null;
+  fragment: string | null;
+}
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443 };
+
+function splitUrl(text: string): UrlParts | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  const scheme = url.protocol.slice(0, -1);
+  return {
+    scheme,
+    host: url.hostname === "" ? null : url.hostname,
+    port: url.port !== "" ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? null),
+    path: url.pathname === "" ? null : url.pathname,
+    query: url.search.length > 1 ? url.search.slice(1) : null,
+    fragment: url.hash.length > 1 ? url.hash.slice(1) : null,
+  };
+}
+
+/** Fills page_url (falling back to the Referer header) and its parts. */
+export function setPageUrlFields(event: EnrichedEvent, refererHeader: string | undefined): UrlFailure | null {
+  if (event.page_url === null && refererHeader !== undefined) event.page_url = tsvSafe(refererHeader);
+  if (event.page_url === null) return null;
+  const parts = splitUrl(event.page_url);
+  if (parts === null) return { field: "page_url", value: event.page_url, expectation: "an absolute URL" };
+  event.page_urlscheme = parts.scheme;
+  event.page_urlhost = parts.host;
+  event.page_urlport = parts.port;
+  event.page_urlpath = parts.path;
+  event.page_urlquery = parts.query;
+  event.page_urlfragment = parts.fragment;
+  return null;
+}
+
+export function setReferrerUrlFields(event: EnrichedEvent): UrlFailure | null {
+  if (event.page_referrer === null) return null;
+  const parts = splitUrl(event.page_referrer);
+  if (parts === null) return { field: "page_referrer", value: event.page_referrer, expectation: "an absolute URL" };
+  event.refr_urlscheme = parts.scheme;
+  event.refr_urlhost = parts.host;
+  event.refr_urlport = parts.port;
+  event.refr_urlpath = parts.path;
+  event.refr_urlquery = parts.query;
+  event.refr_urlfragment = parts.fragment;
+  return null;
+}
+
+/** `_sp=<domain_userid>.<ms timestamp>[.…]` on the page URL, written by trackers' cross-domain linker. */
+export function setCrossDomainFields(event: EnrichedEvent): UrlFailure | null {
+  const query = event.page_urlquery;
+  if (query === null || query.indexOf("_sp=") === -1) return null;
+  const linker = new URLSearchParams(query).get("_sp");
+  if (linker === null || linker === "") return null;
+  const [userId, timestamp] = linker.split(".");
+  event.refr_domain_userid = userId ? tsvSafe(userId) : null;
+  if (timestamp !== undefined && timestamp !== "") {
+    const ms = parseTimestamp(timestamp);
+    if (ms instanceof Rejection) return { field: "refr_dvce_tstamp", value: timestamp, expectation: ms.expectation };
+    event.refr_dvce_tstamp = ms;
+  }
+  return null;
+}
