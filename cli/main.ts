@@ -8,9 +8,12 @@
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { VERSION } from "./runtime";
+import collect from "./commands/collect";
+import sink, { sinkBad, sinkGood } from "./commands/sink";
+import iglu from "./commands/iglu";
 
 
-const commands: CommandModule<any, any>[] = [];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

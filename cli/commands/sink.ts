@@ -1,0 +1,175 @@
+/**
+ * `telemetry sink`, `sink-good`, `sink-bad`: NDJSON on stdin into Elasticsearch (`--es`) or SQLite.
+ * This file only turns flags into a store and options; stages/sink/ does the work.
+ */
+import type { Argv, CommandModule } from "yargs";
+import { ConfigError, runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
+import { IndexPattern, routeByKind, type Routing } from "../../stages/sink/document";
+import { ElasticsearchStore, elasticsearchClient } from "../../stages/sink/elasticsearch";
+import { runSink, StoreConfigError, type Store } from "../../stages/sink/sink";
+import { SqliteStore } from "../../stages/sink/sqlite";
+import { MAPPING_KINDS, defaultMappingKind, indexTemplate, type MappingKind } from "../../stages/sink/templates";
+
+export const DEFAULT_DB_PATH = "data/telemetry.db";
+
+interface SinkArgs extends StdinStageArgs {
+  es?: string;
+  esUser?: string;
+  esPassword?: string;
+  esApiKey?: string;
+  esCa?: string;
+  db: string;
+  index?: string;
+  mapping?: MappingKind;
+  templates: boolean;
+  batchDocs: number;
+  batchBytes: number;
+  batchMs: number;
+  concurrency: number;
+}
+
+const storeOptions = {
+  es: {
+    type: "string",
+    describe: "Elasticsearch URL, or several separated by commas (without it: SQLite, see --db)",
+  },
+  "es-user": { type: "string", describe: "user name for basic authentication" },
+  "es-password": { type: "string", describe: "password for basic authentication (better: TELEMETRY_ES_PASSWORD)" },
+  "es-api-key": { type: "string", describe: "API key (base64 id:key) instead of a user (better: TELEMETRY_ES_API_KEY)" },
+  "es-ca": { type: "string", describe: "PEM file of the CA that signed the cluster's HTTPS certificate" },
+  db: { type: "string", default: DEFAULT_DB_PATH, describe: "SQLite file used when no --es URL is given" },
+  mapping: {
+    choices: MAPPING_KINDS,
+    describe: "which index template to install (default: by index name: good, bad, logs; else dynamic)",
+  },
+  templates: { type: "boolean", default: true, describe: "install index templates on start (--no-templates to skip)" },
+  "batch-docs": { type: "number", default: 1000, describe: "documents per bulk request at most" },
+  "batch-bytes": { type: "number", default: 5_000_000, describe: "bytes per bulk request at most" },
+  "batch-ms": { type: "number", default: 1000, describe: "send a partial batch after this many ms without filling it" },
+  concurrency: { type: "number", default: 2, describe: "bulk requests in flight at once" },
+  ...stdinStageOptions,
+} as const;
+
+function sinkCommand(name: string, preset: { index: string; describe: string } | null): CommandModule<object, SinkArgs> {
+  return {
+    command: name,
+    describe:
+      preset?.describe ??
+      "Store NDJSON records from stdin in Elasticsearch (--es) or SQLite (--db), in bulk, idempotently",
+    builder: (yargs: Argv) => {
+      let built = yargs.options(storeOptions);
+      if (!preset) {
+        built = built.option("index", {
+          type: "string",
+          describe:
+            "index name; %Y %m %d %H are filled from each record's time (default: by record kind: good, bad, logs-%Y.%m.%d, raw)",
+        });
+      }
+      return built
+        .example(
+          preset
+            ? `telemetry collect | telemetry enrich --bad bad.fifo | telemetry ${name} --es http://127.0.0.1:9200`
+            : "telemetry logs-listen | telemetry sink --index 'logs-%Y.%m.%d' --es http://127.0.0.1:9200",
+          preset ? `enriched events into the "${preset.index}" index` : "logs into one index per day",
+        )
+        .example(`telemetry replay archive/ | telemetry ${name}`, `into SQLite ${DEFAULT_DB_PATH}`) as unknown as Argv<SinkArgs>;
+    },
+    handler: (args) => runSinkStage(name, { ...args, index: preset?.index ?? args.index }),
+  };
+}
+
+async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
+  await runStdinStage(stage, args, async ({ input, bad, counters, signal, processor }) => {
+    const notify = (message: string) => say(stage, message);
+    const routing = routingFor(args.index);
+    const patterns = "fixed" in routing ? [routing.fixed] : [...new Set(Object.values(routing.byKind))];
+    let store: Store;
+    try {
+      const opened = await openStore(args, patterns, notify, signal);
+      if (!opened) return; // stopped while waiting for Elasticsearch: nothing was read, nothing to drain
+      store = opened;
+    } catch (error) {
+      if (error instanceof StoreConfigError) throw new ConfigError(error.message);
+      throw error;
+    }
+    notify(`storing into ${store.description}`);
+    const totals = await runSink(
+      input,
+      store,
+      {
+        routing,
+        batchDocuments: positive(args.batchDocs, "--batch-docs"),
+        batchBytes: positive(args.batchBytes, "--batch-bytes"),
+        batchMs: positive(args.batchMs, "--batch-ms"),
+        concurrency: positive(args.concurrency, "--concurrency"),
+      },
+      {
+        bad,
+        processor,
+        notify,
+        onStored: (count) => (counters.out += count),
+        onBad: (count) => (counters.bad += count),
+      },
+    );
+    await store.close();
+    notify(`stored ${totals.stored} documents, ${totals.rejected} refused (written as bad rows)`);
+  });
+}
+
+function routingFor(index: string | undefined): Routing {
+  if (index === undefined) return routeByKind();
+  try {
+    return { fixed: new IndexPattern(index) };
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function positive(value: number, flag: string): number {
+  if (!(value > 0)) throw new ConfigError(`${flag} must be a number above 0`);
+  return value;
+}
+
+async function openStore(
+  args: SinkArgs,
+  patterns: IndexPattern[],
+  notify: (message: string) => void,
+  signal: AbortSignal,
+): Promise<Store | null> {
+  if (!args.es) {
+    const store = new SqliteStore(args.db);
+    store.prepareTables(patterns.map((pattern) => pattern.family));
+    return store;
+  }
+  const urls = args.es.split(",").map((url) => url.trim()).filter(Boolean);
+  const client = elasticsearchClient({
+    urls,
+    username: args.esUser,
+    password: args.esPassword,
+    apiKey: args.esApiKey,
+    caFile: args.esCa,
+  });
+  const store = new ElasticsearchStore(client, urls);
+  if (!(await store.waitUntilReachable(notify, signal))) {
+    await store.close();
+    return null;
+  }
+  if (args.templates) {
+    const templates = patterns.flatMap((pattern) => {
+      const template = indexTemplate(pattern, args.mapping ?? defaultMappingKind(pattern.family));
+      return template ? [template] : [];
+    });
+    await store.installTemplates(templates);
+  }
+  return store;
+}
+
+export const sinkGood = sinkCommand("sink-good", {
+  index: "good",
+  describe: 'Store enriched events from stdin in the "good" index (sink with --index good)',
+});
+export const sinkBad = sinkCommand("sink-bad", {
+  index: "bad",
+  describe: 'Store bad rows from stdin in the "bad" index (sink with --index bad)',
+});
+export default sinkCommand("sink", null);
