@@ -13,7 +13,7 @@ import sink, { sinkBad, sinkGood } from "./commands/sink";
 import iglu from "./commands/iglu";
 
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, iglu];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

@@ -1,0 +1,134 @@
+/**
+ * `telemetry iglu serve` (an Iglu-Server-compatible registry over a folder) and
+ * `telemetry iglu lint` (igluctl-style schema checks). The logic lives in stages/iglu/.
+ */
+import { stat } from "node:fs/promises";
+import type { Argv, CommandModule } from "yargs";
+import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
+import { formatLintReport, lintRegistry } from "../../stages/iglu/lint-registry";
+import { RegistryStore } from "../../stages/iglu/registry-store";
+import { IgluServer, isUuid } from "../../stages/iglu/server";
+import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
+
+const STAGE = "iglu";
+
+interface ServeArgs {
+  port: number;
+  host: string;
+  dir: string;
+  state?: string;
+  superApiKey?: string;
+  patchesAllowed: boolean;
+  maxPayloadSize: number;
+}
+
+const serve: CommandModule<object, ServeArgs> = {
+  command: "serve",
+  describe: "Serve a schema folder as an Iglu Server (read, list, publish with API keys, validate)",
+  builder: (yargs) =>
+    yargs
+      .option("port", { type: "number", default: 8081, describe: "TCP port (0 picks a free one; the bound address is printed)" })
+      .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
+      .option("dir", { type: "string", default: "schemas", describe: "registry folder in static layout <vendor>/<name>/<format>/<version>" })
+      .option("state", { type: "string", describe: "file for schema metadata and API keys (default <dir>/.iglu-server.json)" })
+      .option("super-api-key", {
+        type: "string",
+        describe: "UUID with full rights incl. keygen; better given as TELEMETRY_SUPER_API_KEY or IGLU_SUPER_API_KEY",
+      })
+      .option("patches-allowed", { type: "boolean", default: false, describe: "allow overwriting and deleting published versions" })
+      .option("max-payload-size", { type: "number", default: 100_000, describe: "largest request body in bytes" })
+      .example("$0 iglu serve --port 8081 --dir schemas", "serve the embedded registry")
+      .example(
+        "curl -H \"apikey: $KEY\" -X POST localhost:8081/api/schemas?isPublic=true -d @my_event.json",
+        "publish a self-describing schema",
+      )
+      .example("$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it") as unknown as Argv<ServeArgs>,
+  handler: async (args) => {
+    const superApiKey = args.superApiKey ?? process.env.IGLU_SUPER_API_KEY;
+    if (superApiKey !== undefined && !isUuid(superApiKey)) exitWithConfigError(STAGE, "the super API key must be a UUID");
+    const store = await RegistryStore.open(args.dir, args.state).catch((error: Error) =>
+      exitWithConfigError(STAGE, `cannot open registry ${args.dir}: ${error.message}`),
+    );
+    const registry = new IgluServer({
+      store,
+      superApiKey,
+      patchesAllowed: args.patchesAllowed,
+      maxPayloadSize: args.maxPayloadSize,
+      version: VERSION,
+    });
+    let server: ReturnType<typeof Bun.serve>;
+    try {
+      server = Bun.serve({
+        port: args.port,
+        hostname: args.host,
+        // Bodies over the limit get a readable 413 from the registry rather than a dropped connection.
+        maxRequestBodySize: args.maxPayloadSize + 1024 * 1024,
+        fetch: (request) => registry.handle(request),
+      });
+    } catch (error) {
+      exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);
+    }
+    const count = (await store.list()).length;
+    say(STAGE, `serving ${count} schemas from ${args.dir} at http://${server.hostname}:${server.port}/api`);
+    if (!superApiKey) say(STAGE, "no super API key (TELEMETRY_SUPER_API_KEY): schemas can be read but keys cannot be made");
+    const signal = shutdownSignal();
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    await server.stop();
+    process.exit(0);
+  },
+};
+
+interface LintArgs {
+  path: string;
+  skipChecks?: string;
+  skipSchemas?: string;
+  igluCentral: boolean;
+}
+
+const lint: CommandModule<object, LintArgs> = {
+  command: "lint <path>",
+  describe: "Check schemas as igluctl lint does; exit 1 if any schema fails",
+  builder: (yargs) =>
+    yargs
+      .positional("path", { type: "string", demandOption: true, describe: "a registry folder or one schema file" })
+      .option("skip-checks", { type: "string", describe: `comma-separated optional linters to skip: ${SKIPPABLE_LINTERS.join(", ")}` })
+      .option("skip-schemas", { type: "string", describe: "comma-separated Iglu URIs to leave out" })
+      .option("iglu-central", {
+        type: "boolean",
+        default: false,
+        describe: `skip what Iglu Central's CI skips (${IGLU_CENTRAL_SKIPPED.join(", ")})`,
+      })
+      .example("$0 iglu lint schemas --iglu-central", "lint the embedded registry")
+      .example("$0 iglu lint schemas/com.acme/click/jsonschema/1-0-0 --skip-checks description,optionalNull", "one file") as unknown as Argv<LintArgs>,
+  handler: async (args) => {
+    const skipChecks = new Set(splitList(args.skipChecks));
+    for (const name of skipChecks) {
+      if (!(name in LINTERS)) exitWithConfigError(STAGE, `unknown check "${name}"; skippable checks are ${SKIPPABLE_LINTERS.join(", ")}`);
+      if (!(SKIPPABLE_LINTERS as string[]).includes(name)) exitWithConfigError(STAGE, `check "${name}" is mandatory and cannot be skipped`);
+    }
+    if (args.igluCentral) for (const name of IGLU_CENTRAL_SKIPPED) skipChecks.add(name);
+    if (!(await stat(args.path).catch(() => undefined))) exitWithConfigError(STAGE, `${args.path} does not exist`);
+    const results = await lintRegistry(args.path, { skipChecks, skipSchemas: new Set(splitList(args.skipSchemas)) });
+    process.stdout.write(formatLintReport(results));
+    process.exit(results.some((r) => r.findings.length > 0) ? 1 : 0);
+  },
+};
+
+function splitList(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+const iglu: CommandModule = {
+  command: "iglu <command>",
+  describe: "Iglu schema registry: serve a schema folder, lint schemas",
+  builder: (yargs) =>
+    yargs
+      .command(serve)
+      .command(lint)
+      .demandCommand(1, "Name an iglu command: serve or lint.")
+      .example("$0 iglu serve --port 8081 --dir schemas", "run the registry enrich resolves against")
+      .example("$0 iglu lint schemas --iglu-central", "check every schema in the folder"),
+  handler: () => {},
+};
+
+export default iglu;

@@ -1,0 +1,150 @@
+/**
+ * The registry on disk behind `telemetry iglu serve`: schemas as plain files in static-registry layout
+ * (so the same folder is also a static registry and the embedded one), plus a small state file with
+ * what a static layout cannot hold: per-schema metadata (isPublic, createdAt, updatedAt) and API keys.
+ * Every write goes to a temporary file in the same folder and is renamed into place, so a reader
+ * sees the old file or the new one, never half of one.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { schemaPath, schemaUri, type SchemaKey } from "./schema-key";
+import { keyFromParts, schemaFiles } from "./static-layout";
+
+export interface SchemaMetadata {
+  isPublic: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKey {
+  key: string;
+  vendorPrefix: string;
+  permission: "read" | "write";
+}
+
+export interface StoredSchema {
+  key: SchemaKey;
+  metadata: SchemaMetadata;
+}
+
+interface State {
+  schemas: Record<string, SchemaMetadata>;
+  apiKeys: ApiKey[];
+}
+
+/** The state file's default name, inside the registry folder (dot-files are not schemas). */
+export const DEFAULT_STATE_FILE = ".iglu-server.json";
+
+export class RegistryStore {
+  private constructor(
+    readonly root: string,
+    private readonly statePath: string,
+    private state: State,
+  ) {}
+
+  static async open(root: string, statePath = join(root, DEFAULT_STATE_FILE)): Promise<RegistryStore> {
+    await mkdir(root, { recursive: true });
+    let state: State = { schemas: {}, apiKeys: [] };
+    try {
+      state = { ...state, ...JSON.parse(await readFile(statePath, "utf8")) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`${statePath}: ${(error as Error).message}`);
+    }
+    return new RegistryStore(root, statePath, state);
+  }
+
+  /** Every schema file whose place in the tree is a schema key. Files put there by hand count as public. */
+  async list(): Promise<StoredSchema[]> {
+    const { files } = await schemaFiles(this.root);
+    const stored: StoredSchema[] = [];
+    for (const { file, parts } of files) {
+      const key = keyFromParts(parts);
+      if ("error" in key) continue;
+      stored.push({ key, metadata: this.state.schemas[schemaPath(key)] ?? (await handPlacedMetadata(file)) });
+    }
+    return stored;
+  }
+
+  async read(key: SchemaKey): Promise<{ schema: unknown; metadata: SchemaMetadata } | undefined> {
+    const file = this.fileOf(key);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+      throw error;
+    }
+    const metadata = this.state.schemas[schemaPath(key)] ?? (await handPlacedMetadata(file));
+    return { schema: JSON.parse(text), metadata };
+  }
+
+  async write(key: SchemaKey, schema: object, isPublic: boolean): Promise<void> {
+    const now = new Date().toISOString();
+    const previous = this.state.schemas[schemaPath(key)];
+    await writeFileAtomic(this.fileOf(key), JSON.stringify(schema, null, 2) + "\n");
+    this.state.schemas[schemaPath(key)] = { isPublic, createdAt: previous?.createdAt ?? now, updatedAt: now };
+    await this.saveState();
+  }
+
+  async delete(key: SchemaKey): Promise<void> {
+    await rm(this.fileOf(key), { force: true });
+    delete this.state.schemas[schemaPath(key)];
+    await this.saveState();
+  }
+
+  apiKeys(): readonly ApiKey[] {
+    return this.state.apiKeys;
+  }
+
+  async addApiKeys(keys: ApiKey[]): Promise<void> {
+    this.state.apiKeys = [...this.state.apiKeys, ...keys];
+    await this.saveState();
+  }
+
+  /** Removes a key and its read/write sibling; false when no such key exists. */
+  async removeApiKey(key: string): Promise<boolean> {
+    const found = this.state.apiKeys.find((k) => k.key === key);
+    if (!found) return false;
+    this.state.apiKeys = this.state.apiKeys.filter((k) => k.key !== key);
+    await this.saveState();
+    return true;
+  }
+
+  describe(key: SchemaKey): string {
+    return `${schemaUri(key)} at ${this.fileOf(key)}`;
+  }
+
+  private fileOf(key: SchemaKey): string {
+    return join(this.root, schemaPath(key));
+  }
+
+  private async saveState(): Promise<void> {
+    // Holds API keys: readable by the owner only.
+    await writeFileAtomic(this.statePath, JSON.stringify(this.state, null, 2) + "\n", 0o600);
+  }
+}
+
+async function handPlacedMetadata(file: string): Promise<SchemaMetadata> {
+  const time = (await stat(file)).mtime.toISOString();
+  return { isPublic: true, createdAt: time, updatedAt: time };
+}
+
+/** Write beside the target under a dot-name (invisible to registry walks), flush, then rename over it. */
+export async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  const handle = await open(temporary, "wx", mode);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
