@@ -1,0 +1,172 @@
+/**
+ * `collect --archive DIR`: a durable copy of every raw record, in rotating segments (briefs/contracts.md):
+ * `raw-<UTC yyyymmddTHHMMSSZ>-<6-digit seq>.ndjson`, written as `….ndjson.open` and renamed when rotated,
+ * so a finished segment never changes and `replay` can read it at any time.
+ *
+ * A record is on disk (fdatasync) before `append` resolves, so a 200 means the record survives a crash.
+ * Records arriving while one sync runs are committed together by the next one (group commit): one
+ * fdatasync serves many concurrent requests.
+ */
+import { mkdir, open, readdir, rename, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface ArchiveOptions {
+  /** A segment is rotated once it holds this many bytes. */
+  segmentBytes: number;
+  /** A non-empty segment is rotated once it is this old, even when no record arrives. */
+  segmentSeconds: number;
+  /** For tests. */
+  now?: () => Date;
+}
+
+const SEGMENT_NAME = /^raw-\d{8}T\d{6}Z-(\d{6})\.ndjson(\.open)?$/;
+const MAX_SEQUENCE = 1_000_000;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class RawArchive {
+  private segment: { handle: FileHandle; path: string; bytes: number; openedAt: number } | null = null;
+  private pending: string[] = [];
+  private pendingWaiters: Waiter[] = [];
+  private committing: Promise<void> | null = null;
+  private readonly ageTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+  /** Segments finished (renamed) by this archive. */
+  readonly finished: string[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private sequence: number,
+    private readonly options: ArchiveOptions,
+  ) {
+    const checkEvery = Math.max(1, Math.min(options.segmentSeconds, 60)) * 1000;
+    this.ageTimer = setInterval(() => void this.rotateIfOld(), checkEvery);
+    this.ageTimer.unref();
+  }
+
+  /** Creates DIR if needed and finishes segments a crashed run left open. */
+  static async open(dir: string, options: ArchiveOptions): Promise<RawArchive> {
+    await mkdir(dir, { recursive: true });
+    let highest = -1;
+    for (const name of (await readdir(dir)).sort()) {
+      const match = SEGMENT_NAME.exec(name);
+      if (!match) continue;
+      highest = Math.max(highest, Number(match[1]));
+      if (match[2]) await finishAbandonedSegment(join(dir, name));
+    }
+    return new RawArchive(dir, (highest + 1) % MAX_SEQUENCE, options);
+  }
+
+  /** Resolves when `line` is durably on disk. */
+  append(line: string): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("the archive is closed"));
+    return new Promise((resolve, reject) => {
+      this.pending.push(line);
+      this.pendingWaiters.push({ resolve, reject });
+      if (this.committing === null) this.committing = this.commitLoop();
+    });
+  }
+
+  /** Waits for pending records, then finishes the current segment. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.ageTimer);
+    while (this.committing !== null) await this.committing;
+    await this.finishSegment();
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const lines = this.pending;
+      const waiters = this.pendingWaiters;
+      this.pending = [];
+      this.pendingWaiters = [];
+      try {
+        await this.write(lines.join("\n") + "\n");
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    this.committing = null;
+  }
+
+  private async write(text: string): Promise<void> {
+    const now = this.now();
+    const current = this.segment;
+    if (current !== null && (current.bytes >= this.options.segmentBytes || this.isOld(current.openedAt, now))) {
+      await this.finishSegment();
+    }
+    const segment = this.segment ?? (await this.startSegment(now));
+    const bytes = Buffer.from(text);
+    let offset = 0;
+    while (offset < bytes.length) offset += (await segment.handle.write(bytes, offset)).bytesWritten;
+    segment.bytes += bytes.length;
+    await segment.handle.datasync();
+  }
+
+  private async startSegment(now: Date) {
+    const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const name = `raw-${stamp}-${String(this.sequence).padStart(6, "0")}.ndjson.open`;
+    this.sequence = (this.sequence + 1) % MAX_SEQUENCE;
+    const path = join(this.dir, name);
+    const handle = await open(path, "a");
+    this.segment = { handle, path, bytes: 0, openedAt: now.getTime() };
+    return this.segment;
+  }
+
+  private async finishSegment(): Promise<void> {
+    const segment = this.segment;
+    if (segment === null) return;
+    this.segment = null;
+    await segment.handle.close();
+    const finishedPath = segment.path.replace(/\.open$/, "");
+    await rename(segment.path, finishedPath);
+    this.finished.push(finishedPath);
+  }
+
+  private async rotateIfOld(): Promise<void> {
+    const segment = this.segment;
+    if (segment === null || this.committing !== null || !this.isOld(segment.openedAt, this.now())) return;
+    // Rotation runs as a commit so it never races a write to the same segment.
+    this.committing = this.finishSegment().finally(() => {
+      this.committing = null;
+      if (this.pending.length > 0) this.committing = this.commitLoop();
+    });
+  }
+
+  private isOld(openedAt: number, now: Date): boolean {
+    return now.getTime() - openedAt >= this.options.segmentSeconds * 1000;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+}
+
+/**
+ * A segment left `.open` by a crash holds every record that was acknowledged; only a last line without
+ * its newline can be partial (it was never acknowledged), so it is cut off before the segment is finished.
+ */
+async function finishAbandonedSegment(path: string): Promise<void> {
+  const { size } = await stat(path);
+  const handle = await open(path, "r");
+  let keep = 0;
+  try {
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0 && keep === 0; end -= chunk.length) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+      const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (newline !== -1) keep = start + newline + 1;
+    }
+  } finally {
+    await handle.close();
+  }
+  if (keep === 0) return unlink(path);
+  if (keep < size) await truncate(path, keep);
+  await rename(path, path.replace(/\.open$/, ""));
+}

@@ -1,0 +1,289 @@
+/**
+ * The collector's request handling: a Request in, a Response out, and for tracking requests one raw record
+ * into the output queue (or one size_violation bad row). It knows nothing of sockets or processes, so it
+ * is tested by calling `handle` with plain Requests; cli/commands/collect.ts puts it behind Bun.serve.
+ */
+import { makeBadRow, type BadRowSink, type Processor } from "../shared/bad-rows";
+import type { StageCounters } from "../shared/counters";
+import type { CollectorConfig } from "./config";
+import { cookieDomain, cookieValue, deleteNuidCookie, networkUserId, setNuidCookies } from "./network-user-id";
+import { buildRawRecord } from "./raw-record";
+import {
+  corsHeaders,
+  crossDomainResponse,
+  pixelResponse,
+  preflightResponse,
+  ROBOTS_TXT,
+  textResponse,
+  type HeaderList,
+} from "./responses";
+import { matchRoute, type Route } from "./routes";
+
+/** Where accepted records go: `offer` returns false when there is no room (the request gets 503). */
+export interface RecordOutput {
+  offer(line: string, bytes: number): boolean;
+  readonly isHealthy: boolean;
+}
+
+/** A durable copy of accepted records; `append` resolves once the record is safely stored. */
+export interface RecordArchive {
+  append(line: string): Promise<void>;
+}
+
+export interface CollectorSinks {
+  output: RecordOutput;
+  bad: BadRowSink;
+  archive?: RecordArchive;
+  counters: StageCounters;
+  processor: Processor;
+  /** Told about failures that are answered 5xx (the request itself was fine). */
+  warn?: (message: string) => void;
+}
+
+/** Peer address as the socket reports it; undefined when unknown. */
+export type PeerAddress = string | undefined;
+
+export class Collector {
+  private accepting = true;
+  /** Tracking requests between their first byte and their answer. */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly config: CollectorConfig,
+    private readonly sinks: CollectorSinks,
+  ) {}
+
+  /**
+   * Stops accepting (new tracking requests get 503, so nothing is accepted that a shutdown could lose)
+   * and resolves once the requests already being handled have been answered.
+   */
+  async shutdown(): Promise<void> {
+    this.accepting = false;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get isSinkHealthy(): boolean {
+    return this.accepting && this.sinks.output.isHealthy;
+  }
+
+  async handle(request: Request, peer: PeerAddress): Promise<Response> {
+    const url = splitRequestUrl(request.url);
+    const route = matchRoute(request.method, url.path, this.config);
+    switch (route.kind) {
+      case "track":
+      case "redirect":
+        this.inFlight++;
+        try {
+          return await this.track(request, route, url, peer);
+        } finally {
+          if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        }
+      case "preflight":
+        return preflightResponse(request.headers.get("origin"), this.config.corsMaxAgeSeconds);
+      case "health":
+        return textResponse(200, "ok");
+      case "sink-health":
+        return this.isSinkHealthy ? textResponse(200, "ok") : textResponse(503, "Service Unavailable");
+      case "robots":
+        return textResponse(200, ROBOTS_TXT);
+      case "crossdomain":
+        return crossDomainResponse(this.config.crossDomainDomains, this.config.crossDomainSecure);
+      case "redirects-disabled":
+        return textResponse(404, "redirects disabled");
+      case "bad-path":
+        return textResponse(400, "Bad Request: malformed percent-encoding in the path");
+      case "not-found":
+        return textResponse(404, "Not Found");
+    }
+  }
+
+  private async track(
+    request: Request,
+    route: Extract<Route, { kind: "track" | "redirect" }>,
+    url: RequestUrl,
+    peer: PeerAddress,
+  ): Promise<Response> {
+    const { config, sinks } = this;
+    const { headers } = request;
+    const origin = headers.get("origin");
+    const cors = corsHeaders(origin);
+    if (!this.accepting) return textResponse(503, "Service Unavailable", [...cors, ["Connection", "close"]]);
+
+    let body: string | undefined;
+    if (request.method === "POST") {
+      const received = await readBody(request, config.dropPayloadBytes, config.bodyReadTimeoutMs);
+      if (received.kind === "too-large") return textResponse(413, "Payload Too Large", cors);
+      if (received.kind === "timeout") return textResponse(408, "Request Timeout", [...cors, ["Connection", "close"]]);
+      body = received.text;
+    }
+
+    const cookies = headers.get("cookie");
+    const dnt = config.doNotTrackCookie;
+    if (dnt !== undefined) {
+      const value = cookieValue(cookies, dnt.name);
+      if (value !== undefined && dnt.value.test(value)) return this.reply(route, url, cors);
+    }
+
+    const anonymous = headers.has("sp-anonymous");
+    const nuidCookie = cookieValue(cookies, config.cookie.name);
+    const nuid = networkUserId({ anonymous, querystring: url.querystring, cookieValue: nuidCookie });
+    const timestamp = Date.now();
+    const record = buildRawRecord({
+      id: crypto.randomUUID(),
+      timestamp,
+      ipAddress: anonymous ? "unknown" : clientAddress(headers, peer, config.trustForwardedFor),
+      collectorName: config.collectorName,
+      path: route.path,
+      querystring: url.querystring,
+      hostname: url.hostname,
+      headers,
+      body,
+      networkUserId: nuid,
+      anonymous,
+    });
+    const line = JSON.stringify(record);
+    const bytes = Buffer.byteLength(line);
+
+    if (bytes > config.maxRecordBytes) {
+      sinks.counters.bad++;
+      await sinks.bad.write(sizeViolation(sinks.processor, line, bytes, config.maxRecordBytes, timestamp));
+    } else {
+      if (!sinks.output.offer(line, bytes)) return textResponse(503, "Service Unavailable", cors);
+      sinks.counters.in++;
+      if (sinks.archive !== undefined) {
+        try {
+          await sinks.archive.append(line);
+        } catch (error) {
+          sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
+          return textResponse(503, "Service Unavailable", cors);
+        }
+      }
+    }
+
+    const cookieHeaders: HeaderList = [];
+    if (config.cookie.enabled) {
+      const domain = cookieDomain(origin, config.cookie);
+      if (!anonymous) {
+        for (const cookie of setNuidCookies(nuid, domain, config.cookie, timestamp)) cookieHeaders.push(["Set-Cookie", cookie]);
+      } else if (nuidCookie !== undefined) {
+        cookieHeaders.push(["Set-Cookie", deleteNuidCookie(domain, config.cookie)]);
+      }
+    }
+    return this.reply(route, url, cookieHeaders.length > 0 ? [...cors, ...cookieHeaders] : cors);
+  }
+
+  private reply(route: Extract<Route, { kind: "track" | "redirect" }>, url: RequestUrl, headers: HeaderList): Response {
+    if (route.kind === "redirect") {
+      const target = redirectTarget(url.querystring, this.config.redirectDomains);
+      if (target === undefined) return new Response(null, { status: 400, headers });
+      return new Response(null, { status: 302, headers: [...headers, ["Location", target]] });
+    }
+    return route.reply === "pixel" ? pixelResponse(headers) : textResponse(200, "ok", headers);
+  }
+}
+
+interface RequestUrl {
+  path: string;
+  /** Raw, without the `?`; "" when there is none. */
+  querystring: string;
+  hostname: string | undefined;
+}
+
+/**
+ * Path, querystring and host straight from the request URL's text: a URL parser would re-encode
+ * characters, and the collector must store what the client sent.
+ */
+export function splitRequestUrl(url: string): RequestUrl {
+  const scheme = url.indexOf("://");
+  const authorityStart = scheme === -1 ? 0 : scheme + 3;
+  let pathStart = url.indexOf("/", authorityStart);
+  if (pathStart === -1) pathStart = url.length;
+  const question = url.indexOf("?", pathStart);
+  const authority = url.slice(authorityStart, pathStart);
+  return {
+    path: question === -1 ? url.slice(pathStart) || "/" : url.slice(pathStart, question) || "/",
+    querystring: question === -1 ? "" : url.slice(question + 1),
+    hostname: authority === "" ? undefined : hostOf(authority),
+  };
+}
+
+function hostOf(authority: string): string {
+  const at = authority.lastIndexOf("@");
+  const host = at === -1 ? authority : authority.slice(at + 1);
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  const colon = host.indexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+/** The first X-Forwarded-For entry when trusted, else the socket peer; "unknown" when neither is known. */
+export function clientAddress(headers: Headers, peer: PeerAddress, trustForwardedFor: boolean): string {
+  if (trustForwardedFor) {
+    const forwarded = headers.get("x-forwarded-for");
+    const first = forwarded?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  if (peer === undefined || peer === "") return "unknown";
+  return peer.startsWith("::ffff:") ? peer.slice(7) : peer;
+}
+
+type BodyResult = { kind: "text"; text: string } | { kind: "too-large" } | { kind: "timeout" };
+
+/**
+ * The body as text, unless it exceeds `limit` bytes (Bun.serve's maxRequestBodySize refuses declared
+ * lengths before we get here; chunked bodies are counted while they arrive) or does not arrive in time.
+ */
+async function readBody(request: Request, limit: number, timeoutMs: number): Promise<BodyResult> {
+  const length = Number(request.headers.get("content-length"));
+  if (length > limit) return { kind: "too-large" };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<BodyResult>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
+  });
+  const reading = request.arrayBuffer().then(
+    (buffer): BodyResult =>
+      buffer.byteLength > limit ? { kind: "too-large" } : { kind: "text", text: new TextDecoder().decode(buffer) },
+    // The only way reading fails is Bun refusing a body past maxRequestBodySize, or the client leaving.
+    (): BodyResult => ({ kind: "too-large" }),
+  );
+  try {
+    return await Promise.race([reading, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const HTTP_URL = /^https?:$/;
+
+/** The `u` parameter when it is an http(s) URL on an allowed host; undefined otherwise (answered 400). */
+export function redirectTarget(querystring: string, allowedDomains: string[]): string | undefined {
+  const target = new URLSearchParams(querystring).get("u");
+  if (target === null) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (!HTTP_URL.test(parsed.protocol) || !allowedDomains.includes(parsed.hostname)) return undefined;
+  return target;
+}
+
+/**
+ * A record too large for the sink: a size_violation bad row holding the first tenth of the allowed size,
+ * as the Snowplow collector does.
+ */
+function sizeViolation(processor: Processor, line: string, bytes: number, max: number, timestamp: number) {
+  return makeBadRow(
+    "size_violation",
+    processor,
+    {
+      timestamp: new Date(timestamp).toISOString(),
+      maximumAllowedSizeBytes: max,
+      actualSizeBytes: bytes,
+      expectation: `oversized collector payload: the raw record is ${bytes} bytes, the sink accepts at most ${max} (--max-record-bytes)`,
+    },
+    { event: line.slice(0, Math.floor(max / 10)) },
+  );
+}
