@@ -11,9 +11,10 @@ import { VERSION } from "./runtime";
 import collect from "./commands/collect";
 import sink, { sinkBad, sinkGood } from "./commands/sink";
 import iglu from "./commands/iglu";
+import enrich from "./commands/enrich";
 
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, iglu];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, iglu, enrich];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

@@ -3,7 +3,7 @@
  * be tested with a stand-in and the resolver can change its internals freely.
  */
 export type ValidationOutcome =
-  | { ok: true; key: string }
+  | { ok: true; key: unknown }
   /** igluError is already in the bad-row IgluError shape (ResolutionError / ValidationError). */
   | { ok: false; schemaKey: string; igluError: unknown };
 
