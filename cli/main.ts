@@ -12,9 +12,10 @@ import collect from "./commands/collect";
 import sink, { sinkBad, sinkGood } from "./commands/sink";
 import iglu from "./commands/iglu";
 import enrich from "./commands/enrich";
+import logsListen from "./commands/logs-listen";
 
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, iglu, enrich];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, enrich, logsListen, iglu];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

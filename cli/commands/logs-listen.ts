@@ -1,0 +1,113 @@
+/**
+ * `telemetry logs-listen`: wires the log listener to the process — stdout for records, `--bad` for bad
+ * rows, stderr for the startup line, warnings and counters; SIGTERM stops accepting, flushes, exits 0.
+ */
+import { readFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { StageCounters } from "../../stages/shared/counters";
+import { LineWriter } from "../../stages/shared/line-writer";
+import { startLogListener, type LogListenerOptions } from "../../stages/logs-listen/listener";
+import { ConfigError, exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
+
+const STAGE = "logs-listen";
+
+interface LogsListenArgs {
+  host: string;
+  port: number;
+  udpPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxConnections: number;
+  bad?: string;
+  maxLineBytes: number;
+  statsInterval: number;
+}
+
+const command: CommandModule<object, LogsListenArgs> = {
+  command: "logs-listen",
+  describe: "Receive Logstash-style JSON lines (logback LogstashTcpSocketAppender, json_lines) over TCP/UDP/TLS",
+  builder: (yargs) =>
+    yargs
+      .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
+      .option("port", { type: "number", default: 9600, describe: "TCP port (0 picks a free one; the startup line names it)" })
+      .option("udp-port", { type: "number", describe: "also take UDP datagrams (one or more lines each) on this port" })
+      .option("tls-cert", { type: "string", describe: "PEM certificate: the TCP port speaks TLS (needs --tls-key)" })
+      .option("tls-key", { type: "string", describe: "PEM private key for --tls-cert" })
+      .option("max-connections", { type: "number", default: 1000, describe: "open TCP connections at most; more are closed at once" })
+      .option("bad", stdinStageOptions.bad)
+      .option("max-line-bytes", {
+        ...stdinStageOptions["max-line-bytes"],
+        describe: "longest log line accepted; a longer one becomes a size_violation bad row and closes its connection",
+      })
+      .option("stats-interval", stdinStageOptions["stats-interval"])
+      .example("$0 logs-listen --port 9600 | telemetry sink --index 'logs-%Y.%m.%d'", "logback → Elasticsearch")
+      .example("$0 logs-listen --port 0 --udp-port 9601 | jq -c 'select(.level == \"ERROR\") | .exception'", "watch errors") as never,
+  handler: async (args) => {
+    try {
+      await run(args);
+    } catch (error) {
+      if (error instanceof ConfigError) exitWithConfigError(STAGE, error.message);
+      throw error;
+    }
+  },
+};
+
+async function run(args: LogsListenArgs): Promise<never> {
+  const options = listenerOptions(args);
+  const signal = shutdownSignal();
+  const output = new LineWriter(process.stdout);
+  output.closed.then(() => process.exit(0));
+  const bad = openBadChannel(STAGE, args.bad);
+  const counters = new StageCounters();
+  const warn = (message: string) => say(STAGE, message);
+  let listener;
+  try {
+    listener = await startLogListener(options, { output, bad, counters, processor: processorFor(STAGE), warn });
+  } catch (error) {
+    throw new ConfigError(`cannot listen on ${args.host} (port ${args.port}${args.udpPort === undefined ? "" : `, UDP ${args.udpPort}`}): ${(error as Error).message}`);
+  }
+  say(STAGE, `listening on ${listener.addresses.join(", ")}`);
+  const stopReporting = counters.startReporting(STAGE, args.statsInterval, warn);
+  await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  listener.close();
+  await output.end();
+  stopReporting();
+  bad.close();
+  say(STAGE, `stopped (total in ${counters.in} out ${counters.out} bad ${counters.bad})`);
+  process.exit(0);
+}
+
+function listenerOptions(args: LogsListenArgs): LogListenerOptions {
+  for (const [flag, value] of [["--port", args.port], ["--udp-port", args.udpPort]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) {
+      throw new ConfigError(`${flag} must be a port number from 0 to 65535, not ${value}`);
+    }
+  }
+  if (!(Number.isInteger(args.maxConnections) && args.maxConnections > 0)) {
+    throw new ConfigError(`--max-connections must be a positive whole number, not ${args.maxConnections}`);
+  }
+  if (!(Number.isInteger(args.maxLineBytes) && args.maxLineBytes > 0)) {
+    throw new ConfigError(`--max-line-bytes must be a positive whole number, not ${args.maxLineBytes}`);
+  }
+  if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  return {
+    host: args.host,
+    port: args.port,
+    udpPort: args.udpPort,
+    tls: args.tlsCert && args.tlsKey ? { cert: readPem(args.tlsCert, "--tls-cert"), key: readPem(args.tlsKey, "--tls-key") } : undefined,
+    maxLineBytes: args.maxLineBytes,
+    maxConnections: args.maxConnections,
+  };
+}
+
+function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${flag} ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+export default command;

@@ -1,0 +1,106 @@
+/**
+ * One received line → log records (contracts.md, "log record"), following Logstash's `json_lines` codec:
+ * a JSON object is one event, a JSON array of objects is one event per element, anything else (plain
+ * text, broken JSON, a bare number) is one event with the raw text in `message` and the tag
+ * `_jsonparsefailure`.
+ *
+ * The client's fields are kept as sent: our fields are spliced into the received JSON text instead of
+ * re-serialising the parsed object, so numbers beyond 2^53, key order and escapes reach the store
+ * unchanged (and it is the cheapest way). A field the client already sent is never overwritten, as the
+ * Logstash tcp input does with `host` and `port`.
+ */
+import { summarizeStackTrace } from "./stack-trace";
+
+export type Transport = "tcp" | "udp" | "tls";
+
+export interface LogSource {
+  address: string;
+  port: number;
+  transport: Transport;
+}
+
+export interface RecordContext {
+  /** `source` as JSON text; made once per connection. */
+  readonly sourceJson: string;
+  /** Receipt time as an ISO string, for events without a usable `@timestamp`. */
+  receivedAt(): string;
+}
+
+export const JSON_PARSE_FAILURE = "_jsonparsefailure";
+export const TIMESTAMP_PARSE_FAILURE = "_timestampparsefailure";
+
+export function sourceJson(source: LogSource): string {
+  return JSON.stringify(source);
+}
+
+/** Calls `emit` with each record (JSON text) that the line stands for. */
+export function logRecordsFromLine(text: string, context: RecordContext, emit: (json: string) => void): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    emit(parseFailureRecord(text, context));
+    return;
+  }
+  if (isEvent(value)) {
+    emit(completeEvent(text.trim(), value, context));
+  } else if (Array.isArray(value) && value.every(isEvent)) {
+    for (const event of value) emit(completeEvent(JSON.stringify(event), event, context));
+  } else {
+    emit(parseFailureRecord(text, context));
+  }
+}
+
+type Event = Record<string, unknown>;
+
+function isEvent(value: unknown): value is Event {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseFailureRecord(text: string, context: RecordContext): string {
+  return (
+    `{"@timestamp":"${context.receivedAt()}","message":${JSON.stringify(text)},` +
+    `"tags":["${JSON_PARSE_FAILURE}"],"source":${context.sourceJson}}`
+  );
+}
+
+/** `eventText` is the JSON text of `event`, ending in `}`. */
+function completeEvent(eventText: string, event: Event, context: RecordContext): string {
+  let text = eventText;
+  let additions = "";
+  const timestamp = event["@timestamp"];
+  if (timestamp === undefined) {
+    additions += `,"@timestamp":"${context.receivedAt()}"`;
+  } else if (!isTime(timestamp)) {
+    // Logstash's rule: keep the unusable value under `_@timestamp`, use the receipt time, tag the event.
+    text = JSON.stringify(withReplacedTimestamp(event, context.receivedAt()));
+  }
+  if (!("source" in event)) additions += `,"source":${context.sourceJson}`;
+  if (typeof event.stack_trace === "string" && !("exception" in event)) {
+    const exception = summarizeStackTrace(event.stack_trace);
+    if (exception) additions += `,"exception":${JSON.stringify(exception)}`;
+  }
+  if (additions === "") return text;
+  const close = text.lastIndexOf("}");
+  return text.slice(0, close) + (hasFields(event) ? additions : additions.slice(1)) + "}";
+}
+
+function isTime(value: unknown): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  return typeof value === "string" && !Number.isNaN(Date.parse(value));
+}
+
+function withReplacedTimestamp(event: Event, now: string): Event {
+  const tags = event.tags;
+  return {
+    ...event,
+    "@timestamp": now,
+    "_@timestamp": event["@timestamp"],
+    tags: [...(Array.isArray(tags) ? tags : tags === undefined ? [] : [tags]), TIMESTAMP_PARSE_FAILURE],
+  };
+}
+
+function hasFields(event: Event): boolean {
+  for (const _ in event) return true;
+  return false;
+}
