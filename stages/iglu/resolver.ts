@@ -68,7 +68,8 @@ export class Resolver {
   constructor(settings: ResolverSettings) {
     this.repositories = settings.repositories;
     this.ttlMs = settings.cacheTtl === null ? undefined : settings.cacheTtl * 1000;
-    if (settings.cacheSize >= 1) {
+    // cacheTtl 0 (allowed since resolver-config 1-0-3) means answers are never reused.
+    if (settings.cacheSize >= 1 && settings.cacheTtl !== 0) {
       this.cache = new LRUCache<string, CacheEntry>({
         max: Math.floor(settings.cacheSize),
         ttl: this.ttlMs,
