@@ -10,12 +10,13 @@ import { hideBin } from "yargs/helpers";
 import { VERSION } from "./runtime";
 import collect from "./commands/collect";
 import sink, { sinkBad, sinkGood } from "./commands/sink";
+import replay from "./commands/replay";
 import iglu from "./commands/iglu";
 import enrich from "./commands/enrich";
 import logsListen from "./commands/logs-listen";
 
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, enrich, logsListen, iglu];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, iglu];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")
