@@ -1,0 +1,139 @@
+/**
+ * Shared pieces of the logs-listen tests: an in-process listener with in-memory sinks, raw socket
+ * senders, and a poll helper for "eventually" conditions (never a timing assertion).
+ */
+import { Writable } from "node:stream";
+import { connect, type Socket } from "node:net";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BadRowList } from "../../stages/shared/bad-rows";
+import { StageCounters } from "../../stages/shared/counters";
+import { LineWriter } from "../../stages/shared/line-writer";
+import { startLogListener, type LogListener, type LogListenerOptions } from "../../stages/logs-listen/listener";
+
+export const repoRoot = join(import.meta.dir, "../..");
+export const telemetryBin = join(repoRoot, "bin/telemetry");
+
+/** A Writable that keeps what it is given; `hold()` stops completing writes, as a reader that stopped reading. */
+export class MemoryOutput extends Writable {
+  text = "";
+  private held: (() => void)[] | null = null;
+
+  constructor() {
+    super({ highWaterMark: 16 * 1024 });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.text += chunk.toString();
+    if (this.held) this.held.push(() => done());
+    else done();
+  }
+
+  hold(): void {
+    this.held = [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const done of held) done();
+  }
+
+  records(): Record<string, any>[] {
+    return this.text
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line));
+  }
+}
+
+export interface TestListener {
+  listener: LogListener;
+  stream: MemoryOutput;
+  writer: LineWriter;
+  bad: BadRowList;
+  counters: StageCounters;
+  warnings: string[];
+  /** Records written so far (after the writer's batch reached the stream). */
+  records(): Record<string, any>[];
+  stop(): Promise<void>;
+}
+
+export async function startTestListener(options: Partial<LogListenerOptions> = {}): Promise<TestListener> {
+  const stream = new MemoryOutput();
+  const writer = new LineWriter(stream);
+  const bad = new BadRowList();
+  const counters = new StageCounters();
+  const warnings: string[] = [];
+  const listener = await startLogListener(
+    { host: "127.0.0.1", port: 0, maxLineBytes: 1024 * 1024, maxConnections: 100, ...options },
+    { output: writer, bad, counters, processor: { artifact: "telemetry-logs-listen", version: "test" }, warn: (m) => warnings.push(m) },
+  );
+  return {
+    listener,
+    stream,
+    writer,
+    bad,
+    counters,
+    warnings,
+    records: () => stream.records(),
+    stop: async () => {
+      listener.close();
+      stream.release();
+      await writer.end();
+    },
+  };
+}
+
+/** Polls until `condition` holds; fails naming `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+export function openTcp(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+/** Writes each part as its own write, waiting for it to leave before the next, then closes. */
+export async function sendTcp(port: number, parts: (string | Uint8Array)[]): Promise<{ localPort: number }> {
+  const socket = await openTcp(port);
+  const localPort = socket.localPort!;
+  for (const part of parts) {
+    await new Promise<void>((resolve, reject) => socket.write(part, (error) => (error ? reject(error) : resolve())));
+    await Bun.sleep(5);
+  }
+  await new Promise<void>((resolve) => socket.end(resolve));
+  return { localPort };
+}
+
+/** Resolves when the peer has closed the connection. */
+export function closedByPeer(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once("close", () => resolve());
+    socket.on("error", () => {});
+    socket.resume();
+  });
+}
+
+/** A self-signed certificate for 127.0.0.1 made with openssl. */
+export function makeCertificate(dir: string): { cert: string; key: string; certPath: string; keyPath: string } {
+  const certPath = join(dir, "cert.pem");
+  const keyPath = join(dir, "key.pem");
+  const result = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyPath, "-out", certPath],
+    { encoding: "utf8" },
+  );
+  if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
+  return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8"), certPath, keyPath };
+}
