@@ -49,7 +49,8 @@ export function formatLintReport(results: FileLint[], cwd = process.cwd()): stri
   const lines: string[] = [];
   for (const result of results) {
     if (result.findings.length === 0) continue;
-    lines.push(`FAILURE: ${relative(cwd, result.file) || result.file}${result.uri ? ` (${result.uri})` : ""}`);
+    const shown = relative(cwd, result.file);
+    lines.push(`FAILURE: ${shown && !shown.startsWith("..") ? shown : result.file}${result.uri ? ` (${result.uri})` : ""}`);
     for (const finding of result.findings) {
       const where = finding.pointer ? ` at ${finding.pointer}` : "";
       lines.push(`  ${finding.level} [${finding.linter}]${where}: ${finding.message}`);
