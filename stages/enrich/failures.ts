@@ -1,6 +1,7 @@
 /**
  * The bad rows enrich writes, with the payload each type carries (snowplow-pipeline.md §4):
- * - collector_payload_format_violation: the input line itself;
+ * - collector_payload_format_violation: the input line itself, as `{line}` (the shape our schemas/ copy of
+ *   the bad-row schema and the shared size_violation `{event}` use);
  * - adapter_failures / tracker_protocol_violations: the request as collector-payload JSON;
  * - schema_violations / enrichment_failures: the partially enriched event and the raw event it came from;
  * - size_violation: the head of an enriched event too big to pass on.
@@ -27,7 +28,7 @@ export function collectorPayloadFormatViolation(processor: Processor, message: F
     "collector_payload_format_violation",
     processor,
     { timestamp: now.toISOString(), loader: LOADER, message },
-    line,
+    { line },
   );
 }
 

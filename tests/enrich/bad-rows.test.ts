@@ -1,0 +1,177 @@
+import { describe, expect, test } from "bun:test";
+import { EnrichmentError, type Enrichment } from "../../stages/enrich/enrichments/types";
+import { enrichLineProblemBadRow, runEnrich } from "../../stages/enrich/stage";
+import { readRecords } from "../../stages/shared/ndjson";
+import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";
+import { badRows, badRowType, embeddedResolver, enricher, entities, getRecord, postRecord, PROCESSOR, rawRecord, selfDescribingEvent } from "./helpers";
+
+const base = { p: "web", tv: "js-3.5.0" };
+
+/** Every bad row must be valid against its own Iglu schema (shipped in schemas/, from Iglu Central). */
+async function expectValidBadRow(row: BadRow): Promise<void> {
+  const outcome = await (await embeddedResolver()).validate(row.schema, row.data);
+  expect(outcome.ok ? "valid" : JSON.stringify(outcome.igluError)).toBe("valid");
+}
+
+async function only(record: unknown, enrichments: Enrichment[] = []): Promise<BadRow> {
+  const rows = await badRows(record, enrichments);
+  expect(rows).toHaveLength(1);
+  await expectValidBadRow(rows[0]!);
+  return rows[0]!;
+}
+
+async function linesThrough(lines: string[], maxOutputBytes = 1_000_000) {
+  const bad = new BadRowList();
+  const out: string[] = [];
+  const chunks = (async function* () {
+    yield new TextEncoder().encode(lines.join("\n") + "\n");
+  })();
+  const input = readRecords(chunks, { maxLineBytes: 4096, onProblem: (problem) => bad.write(enrichLineProblemBadRow(problem, PROCESSOR, 4096)) });
+  await runEnrich(input, { writeLine: async (line) => void out.push(line) }, bad, { enricher: await enricher(), format: "json", processor: PROCESSOR, maxOutputBytes });
+  return { out, bad: bad.rows };
+}
+
+describe("collector_payload_format_violation", () => {
+  test("a line that is not JSON, carrying the line", async () => {
+    const { bad } = await linesThrough(["{not json"]);
+    expect(bad.map(badRowType)).toEqual(["collector_payload_format_violation"]);
+    expect(bad[0]!.data.payload).toEqual({ line: "{not json" });
+    await expectValidBadRow(bad[0]!);
+  });
+
+  test("JSON that is not a raw record, a path that is no api, a querystring that does not decode, a nuid that is no UUID", async () => {
+    const cases: [unknown, string][] = [
+      [{ hello: "world" }, "schema"],
+      [rawRecord({ path: "/favicon.ico" }), "path"],
+      [rawRecord({ path: "/i", querystring: "e=pv&page=%E0%A4%A" }), "querystring"],
+      [rawRecord({ networkUserId: "not-a-uuid" }), "networkUserId"],
+      [{ ...rawRecord(), timestamp: "yesterday" }, "timestamp"],
+    ];
+    for (const [record, field] of cases) {
+      const row = await only(record);
+      expect(badRowType(row)).toBe("collector_payload_format_violation");
+      expect((row.data.failure as { message: { payloadField: string } }).message.payloadField).toBe(field);
+      expect(row.data.payload).toEqual({ line: JSON.stringify(record) });
+    }
+  });
+});
+
+describe("adapter_failures and tracker_protocol_violations", () => {
+  test("carry the request as collector-payload JSON", async () => {
+    const raw = rawRecord({ path: "/com.acme/v1", querystring: "a=1&b", body: "x", contentType: "text/plain" });
+    const row = await only(raw);
+    expect(badRowType(row)).toBe("adapter_failures");
+    expect(row.data.payload).toMatchObject({
+      vendor: "com.acme", version: "v1", querystring: [{ name: "a", value: "1" }, { name: "b", value: null }], body: "x",
+      contentType: "text/plain", collector: raw.collector, encoding: "UTF-8", ipAddress: raw.ipAddress,
+      timestamp: new Date(raw.timestamp).toISOString(), useragent: raw.userAgent, headers: raw.headers,
+    });
+    const violation = await only(postRecord([{ e: "pv" }]));
+    expect(badRowType(violation)).toBe("tracker_protocol_violations");
+  });
+});
+
+describe("schema_violations", () => {
+  test("atomic fields that do not convert, reported against the atomic schema by column", async () => {
+    const row = await only(getRecord({ ...base, e: "pv", dtm: "soon", vid: "x" }));
+    expect(badRowType(row)).toBe("schema_violations");
+    const [message] = (row.data.failure as { messages: { schemaKey: string; error: { dataReports: { path: string }[] } }[] }).messages;
+    expect(message!.schemaKey).toBe("iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0");
+    expect(message!.error.dataReports.map((report) => report.path).sort()).toEqual(["domain_sessionidx", "dvce_created_tstamp"]);
+    const payload = row.data.payload as { enriched: Record<string, unknown>; raw: { parameters: { name: string }[]; vendor: string } };
+    expect(payload.enriched.collector_tstamp).toBe("2025-11-28 03:20:00.000");
+    expect(payload.raw.parameters.map((parameter) => parameter.name)).toContain("dtm");
+  });
+
+  test("a self-describing event that is not JSON, not self-describing, of an unknown schema, or invalid", async () => {
+    const expectations: [Record<string, string>, (message: Record<string, unknown>) => void][] = [
+      [{ ue_pr: "{oops" }, (message) => expect(message.field).toBe("ue_pr")],
+      [{ ue_pr: JSON.stringify({ data: {} }) }, (message) => expect(message.error).toBe("INVALID_DATA_PAYLOAD")],
+      [{ ue_pr: JSON.stringify({ schema: "iglu:com.acme/x/jsonschema/1-0-0", data: {} }) }, (message) => expect(message.schemaCriterion).toBeString()],
+      [
+        { ue_pr: selfDescribingEvent("iglu:com.acme/missing/jsonschema/1-0-0", {}) },
+        (message) => expect((message.error as { error: string }).error).toBe("ResolutionError"),
+      ],
+      [
+        { ue_pr: selfDescribingEvent("iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", { targetUrl: 42 }) },
+        (message) => expect((message.error as { error: string }).error).toBe("ValidationError"),
+      ],
+    ];
+    for (const [parameters, check] of expectations) {
+      const row = await only(getRecord({ ...base, e: "ue", ...parameters }));
+      expect(badRowType(row)).toBe("schema_violations");
+      check((row.data.failure as { messages: Record<string, unknown>[] }).messages[0]!);
+    }
+  });
+
+  test("an invalid entity among valid ones", async () => {
+    const co = entities(
+      { schema: "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0", data: { id: "0b9a1e2c-3d4f-4a5b-8c6d-7e8f9a0b1c2d" } },
+      { schema: "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0", data: { id: "nope" } },
+    );
+    const row = await only(getRecord({ ...base, e: "pv", co }));
+    const messages = (row.data.failure as { messages: { schemaKey: string }[] }).messages;
+    expect(messages.map((message) => message.schemaKey)).toEqual(["iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"]);
+  });
+
+  test("a column longer than Enrich's limit", async () => {
+    const row = await only(getRecord({ ...base, e: "pv", aid: "a".repeat(256) }));
+    const report = (row.data.failure as { messages: { error: { dataReports: { path: string; keyword: string }[] } }[] }).messages[0]!.error.dataReports[0]!;
+    expect([report.path, report.keyword]).toEqual(["app_id", "maxLength"]);
+  });
+
+  test("an entity an enrichment derived that fails its schema", async () => {
+    const deriving: Enrichment = {
+      name: "bad_entity",
+      schemaKey: "iglu:com.acme/bad_entity/jsonschema/1-0-0",
+      apply: ({ derived }) => void derived.push({ schema: "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0", data: { id: 1 } }),
+    };
+    expect(badRowType(await only(getRecord({ ...base, e: "pv" }), [deriving]))).toBe("schema_violations");
+  });
+});
+
+describe("enrichment_failures", () => {
+  test("an enrichment that throws, named by its schema key; an EnrichmentError names its own", async () => {
+    const throwing: Enrichment[] = [
+      { name: "plain", schemaKey: "iglu:com.acme/plain/jsonschema/1-0-0", apply: () => { throw new Error("boom"); } },
+      {
+        name: "typed",
+        schemaKey: "iglu:com.acme/typed/jsonschema/1-0-0",
+        apply: async () => { throw new EnrichmentError({ schemaKey: "iglu:com.acme/typed/jsonschema/1-0-0", identifier: "typed" }, "no lookup"); },
+      },
+    ];
+    const row = await only(getRecord({ ...base, e: "pv" }), throwing);
+    expect(badRowType(row)).toBe("enrichment_failures");
+    expect((row.data.failure as { messages: unknown[] }).messages).toEqual([
+      { enrichment: { schemaKey: "iglu:com.acme/plain/jsonschema/1-0-0", identifier: "plain" }, message: { error: "boom" } },
+      { enrichment: { schemaKey: "iglu:com.acme/typed/jsonschema/1-0-0", identifier: "typed" }, message: { error: "no lookup" } },
+    ]);
+  });
+
+  test("Enrich's own steps: a page URL that is not a URL, a ue without its event, an empty collector name", async () => {
+    for (const record of [
+      getRecord({ ...base, e: "pv", url: "not a url" }),
+      getRecord({ ...base, e: "ue" }),
+      getRecord({ ...base, e: "ad" }),
+      getRecord({ ...base, e: "pv" }, { collector: "" }),
+    ]) {
+      const row = await only(record);
+      expect(badRowType(row)).toBe("enrichment_failures");
+      expect((row.data.failure as { messages: { enrichment: unknown }[] }).messages[0]!.enrichment).toBeNull();
+    }
+  });
+
+  test("one bad row per failed event: the good events of the same request still go through", async () => {
+    const outcomes = await (await enricher()).enrichRecord(postRecord([{ ...base, e: "pv" }, { ...base, e: "pv", url: "::" }, { ...base, e: "pp" }]), "");
+    expect(outcomes.map((outcome) => ("good" in outcome ? "good" : badRowType(outcome.bad)))).toEqual(["good", "enrichment_failures", "good"]);
+  });
+});
+
+describe("size_violation", () => {
+  test("an enriched event too big for the next stage, and an input line over the limit", async () => {
+    const { out, bad } = await linesThrough([JSON.stringify(getRecord({ ...base, e: "pv", page: "x".repeat(1500) })), "y".repeat(5000)], 2000);
+    expect(out).toEqual([]);
+    expect(bad.map(badRowType).sort()).toEqual(["size_violation", "size_violation"]);
+    for (const row of bad) await expectValidBadRow(row);
+  });
+});
