@@ -39,7 +39,7 @@ const serve: CommandModule<object, ServeArgs> = {
       .option("max-payload-size", { type: "number", default: 100_000, describe: "largest request body in bytes" })
       .example("$0 iglu serve --port 8081 --dir schemas", "serve the embedded registry")
       .example(
-        "curl -H \"apikey: $KEY\" -X POST localhost:8081/api/schemas?isPublic=true -d @my_event.json",
+        "curl -H \"apikey: $KEY\" -X POST 'localhost:8081/api/schemas?isPublic=true' -d @my_event.json",
         "publish a self-describing schema",
       )
       .example("$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it") as unknown as Argv<ServeArgs>,

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Resolver, ResolverConfigError, type ValidationOutcome } from "../../stages/iglu/resolver";
 import { parseSchemaUri, schemaUri } from "../../stages/iglu/schema-key";
+import type { Repository } from "../../stages/iglu/repositories";
 import { removeDir } from "./serve-process";
 
 const META = "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#";
@@ -173,5 +174,30 @@ describe("resolver on static folders and resolver configs", () => {
     await expect(Resolver.load(join(scratch(), "missing"))).rejects.toBeInstanceOf(ResolverConfigError);
     writeFileSync(path, JSON.stringify({ schema: "iglu:com.acme/other/jsonschema/1-0-0", data: {} }));
     await expect(Resolver.load(path)).rejects.toThrow(/resolver-config/);
+  });
+});
+
+describe("resolver retries", () => {
+  test("a registry failure is retried after a back-off; concurrent lookups share one request", async () => {
+    const schema = { $schema: META, self: { vendor: "com.acme", name: "flaky", format: "jsonschema", version: "1-0-0" }, type: "object" };
+    let asked = 0;
+    const flaky: Repository = {
+      name: "flaky",
+      priority: 0,
+      vendorPrefixes: [],
+      classPriority: 100,
+      fetch: async () => (++asked === 1 ? { failure: { error: "RepoFailure", message: "HTTP 503" } } : { schema }),
+    };
+    const resolver = new Resolver({ cacheSize: 10, cacheTtl: null, repositories: [flaky] });
+    const [a, b] = await Promise.all([resolver.validate("iglu:com.acme/flaky/jsonschema/1-0-0", {}), resolver.validate("iglu:com.acme/flaky/jsonschema/1-0-0", {})]);
+    expect(asked).toBe(1);
+    expect(failure(a).igluError).toMatchObject({ error: "ResolutionError", lookupHistory: [{ repository: "flaky", errors: [{ error: "RepoFailure", message: "HTTP 503" }], attempts: 1 }] });
+    expect(b).toEqual(a);
+    // Within the back-off the failure is answered from the cache.
+    expect((await resolver.validate("iglu:com.acme/flaky/jsonschema/1-0-0", {})).ok).toBe(false);
+    expect(asked).toBe(1);
+    await Bun.sleep(1100);
+    expect((await resolver.validate("iglu:com.acme/flaky/jsonschema/1-0-0", {})).ok).toBe(true);
+    expect(asked).toBe(2);
   });
 });

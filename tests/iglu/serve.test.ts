@@ -185,3 +185,34 @@ describe("iglu serve", () => {
     expect((await call("GET", "/schemas/com.acme/secret/jsonschema/1-0-0", { key: keys.read })).status).toBe(200);
   });
 });
+
+describe("iglu serve --patches-allowed", () => {
+  test("re-publishing updates a version, and only the super key deletes", async () => {
+    const patched = await startRegistry(temporaryRegistry(), { TELEMETRY_SUPER_API_KEY: SUPER }, ["--patches-allowed"]);
+    try {
+      const url = `${patched.api}/schemas/com.acme/patch/jsonschema/1-0-0`;
+      const send = (method: string, key: string | undefined, body?: object) =>
+        fetch(method === "POST" ? `${patched.api}/schemas?isPublic=true` : url, {
+          method,
+          headers: key ? { apikey: key } : {},
+          body: body && JSON.stringify(body),
+        });
+      expect((await send("POST", SUPER, schemaFor("com.acme", "patch", "1-0-0"))).status).toBe(201);
+      const update = await send("POST", SUPER, schemaFor("com.acme", "patch", "1-0-0", { changed: { type: "boolean" } }));
+      expect(update.status).toBe(200);
+      expect(await update.json()).toMatchObject({ message: "Schema updated", updated: true });
+      expect(Object.keys((await (await fetch(url)).json()).properties)).toEqual(["changed"]);
+      expect((await send("DELETE", undefined)).status).toBe(401);
+      expect((await send("DELETE", SUPER)).status).toBe(200);
+      expect((await fetch(url)).status).toBe(404);
+    } finally {
+      await patched.stop();
+      removeDir(patched.dir);
+    }
+  });
+
+  test("without it, DELETE is refused", async () => {
+    const response = await fetch(`${registry.api}/schemas/com.acme/seq/jsonschema/1-0-0`, { method: "DELETE", headers: { apikey: SUPER } });
+    expect(response.status).toBe(405);
+  });
+});
