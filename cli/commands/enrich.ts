@@ -6,7 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { Resolver, ResolverConfigError } from "../../stages/iglu/resolver";
 import { Enricher } from "../../stages/enrich/enricher";
-import type { Enrichment } from "../../stages/enrich/enrichments/types";
+import { loadEnrichments } from "../../stages/enrich/enrichments";
 import { enrichLineProblemBadRow, runEnrich, type OutputFormat } from "../../stages/enrich/stage";
 import { ConfigError, runStdinStage, say, stdinStageOptions } from "../runtime";
 
@@ -45,12 +45,6 @@ async function loadResolver(args: EnrichArgs): Promise<Resolver> {
   }
 }
 
-async function loadConfiguredEnrichments(dir: string | undefined, resolver: Resolver): Promise<Enrichment[]> {
-  void dir;
-  void resolver;
-  return [];
-}
-
 const command: CommandModule<object, EnrichArgs> = {
   command: "enrich",
   describe: "Turn raw collector records into enriched Snowplow events (and typed bad rows)",
@@ -66,7 +60,7 @@ const command: CommandModule<object, EnrichArgs> = {
       args,
       async ({ input, output, bad, counters, processor }) => {
         const resolver = await loadResolver(args);
-        const enrichments = await loadConfiguredEnrichments(args.enrichments, resolver);
+        const enrichments = await loadEnrichments(args.enrichments, resolver);
         say(STAGE, `reading raw records; ${enrichments.length} enrichments; writing ${args.format}`);
         const enricher = new Enricher({ resolver, enrichments, processor });
         await runEnrich(input, output, bad, {

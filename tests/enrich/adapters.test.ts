@@ -68,7 +68,7 @@ describe("tp2", () => {
   const violation = async (raw: RawRecord) => {
     const rows = await badRows(raw);
     expect(rows.map(badRowType)).toEqual(["tracker_protocol_violations"]);
-    const data = rows[0]!.data as { failure: { messages: Record<string, unknown>[] }; payload: Record<string, unknown> };
+    const data = rows[0]!.data as unknown as { failure: { messages: Record<string, unknown>[] }; payload: Record<string, unknown> };
     expect(data.payload.vendor).toBe("com.snowplowanalytics.snowplow");
     expect(data.payload.body).toBe(raw.body ?? null);
     return data.failure.messages;

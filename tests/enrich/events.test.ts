@@ -41,7 +41,7 @@ describe("every event type", () => {
 
   test("ue: self-describing event from ue_pr, and from base64 ue_px", async () => {
     const payload = selfDescribingEvent(LINK_CLICK, { targetUrl: "https://example.com/" });
-    for (const parameters of [{ ue_pr: payload }, { ue_px: base64url(payload) }]) {
+    for (const parameters of [{ ue_pr: payload }, { ue_px: base64url(payload) }] as Record<string, string>[]) {
       const event = await goodEvent(getRecord({ ...base, e: "ue", ...parameters }));
       expect(event.unstruct_event).toEqual({ schema: LINK_CLICK, data: { targetUrl: "https://example.com/" } });
       expect([event.event, event.event_vendor, event.event_name, event.event_format, event.event_version]).toEqual([
@@ -63,7 +63,7 @@ describe("every event type", () => {
 
   test("entities from co and from base64 cx", async () => {
     const co = entities({ schema: WEB_PAGE, data: { id: PAGE_ID } });
-    for (const parameters of [{ co }, { cx: Buffer.from(co).toString("base64") }]) {
+    for (const parameters of [{ co }, { cx: Buffer.from(co).toString("base64") }] as Record<string, string>[]) {
       const event = await goodEvent(getRecord({ ...base, e: "pv", ...parameters }));
       expect(event.contexts).toEqual([{ schema: WEB_PAGE, data: { id: PAGE_ID } }]);
     }
