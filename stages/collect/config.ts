@@ -58,7 +58,9 @@ export const CANONICAL_PATHS = [
   "/com.snowplowanalytics.iglu/v1",
 ] as const;
 
-export function collectorConfig(overrides: Partial<CollectorConfig> & { cookie?: Partial<CookieConfig> } = {}): CollectorConfig {
+export function collectorConfig(
+  overrides: Omit<Partial<CollectorConfig>, "cookie"> & { cookie?: Partial<CookieConfig> } = {},
+): CollectorConfig {
   const { cookie, ...rest } = overrides;
   return {
     collectorName: "telemetry-collect",

@@ -43,7 +43,7 @@ export async function startCollector(
   const port = new Promise<number>((resolve, reject) => {
     void (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of child.stderr as ReadableStream<Uint8Array>) {
+      for await (const chunk of chunksOf(child.stderr as ReadableStream<Uint8Array>)) {
         errText += decoder.decode(chunk, { stream: true });
         const match = /listening on http:\/\/[^\s:]+:(\d+)/.exec(errText);
         if (match) resolve(Number(match[1]));
@@ -55,7 +55,7 @@ export async function startCollector(
     void (async () => {
       const decoder = new TextDecoder();
       let partial = "";
-      for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
+      for await (const chunk of chunksOf(child.stdout as ReadableStream<Uint8Array>)) {
         partial += decoder.decode(chunk, { stream: true });
         const parts = partial.split("\n");
         partial = parts.pop()!;
@@ -84,6 +84,15 @@ export async function startCollector(
       return await child.exited;
     },
   };
+}
+
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    yield value;
+  }
 }
 
 let rawRecordValidator: ValidateFunction | undefined;
