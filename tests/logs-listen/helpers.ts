@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BadRowList } from "../../stages/shared/bad-rows";
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
+import { compileSchema, createAjv } from "../../stages/iglu/json-schema";
 import { startLogListener, type LogListener, type LogListenerOptions } from "../../stages/logs-listen/listener";
 
 export const repoRoot = join(import.meta.dir, "../..");
@@ -136,4 +137,82 @@ export function makeCertificate(dir: string): { cert: string; key: string; certP
   );
   if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
   return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8"), certPath, keyPath };
+}
+
+export interface ListenerProcess {
+  child: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** Ports from the startup line, by transport (`tcp`, `tls`, `udp`). */
+  ports: Record<string, number>;
+  /** All of stderr read so far. */
+  stderr(): string;
+  /** All of stdout read so far ("" when it goes to a given fd). */
+  stdout(): string;
+  /** SIGTERM, then the exit code and everything on stdout. */
+  stop(): Promise<{ code: number; stdout: string }>;
+}
+
+/** Reads a stream into a string in the background; `text()` is what arrived so far, `done` resolves at its end. */
+function collectText(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  const done = (async () => {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      text += decoder.decode(next.value, { stream: true });
+    }
+  })();
+  return { text: () => text, done };
+}
+
+/**
+ * Starts the real `telemetry logs-listen` on ephemeral ports and waits for its startup line. Its stdout
+ * is read into memory, or goes to `stdoutFd` when given (Bun reads a piped child's stdout eagerly, so a
+ * test that needs a reader that stops reading passes a FIFO).
+ */
+export async function startListenerProcess(
+  args: string[],
+  options: { stdoutFd?: number } = {},
+): Promise<ListenerProcess> {
+  const child = Bun.spawn([telemetryBin, "logs-listen", "--host", "127.0.0.1", "--port", "0", ...args], {
+    stdin: "ignore",
+    stdout: options.stdoutFd ?? "pipe",
+    stderr: "pipe",
+  }) as Bun.Subprocess<"ignore", "pipe", "pipe">;
+  const stderr = collectText(child.stderr);
+  const stdout = options.stdoutFd === undefined ? collectText(child.stdout) : { text: () => "", done: Promise.resolve() };
+  try {
+    await until(() => /listening on .*\n/.test(stderr.text()) || child.exitCode !== null, "the startup line");
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  const ports: Record<string, number> = {};
+  for (const [, transport, port] of stderr.text().matchAll(/(tcp|tls|udp) 127\.0\.0\.1:(\d+)/g)) ports[transport!] = Number(port);
+  return {
+    child,
+    ports,
+    stderr: stderr.text,
+    stdout: stdout.text,
+    stop: async () => {
+      child.kill("SIGTERM");
+      const code = await child.exited;
+      await Promise.all([stdout.done, stderr.done]);
+      return { code, stdout: stdout.text() };
+    },
+  };
+}
+
+export function parseLines(text: string): Record<string, any>[] {
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line));
+}
+
+/** The log_record schema, compiled the way Iglu validates (ajv-draft-04 with the self-describing meta-schema). */
+export function logRecordValidator() {
+  const schema = JSON.parse(readFileSync(join(repoRoot, "schemas/dev.telemetry/log_record/jsonschema/1-0-0"), "utf8"));
+  const compiled = compileSchema(createAjv(), schema);
+  if ("invalid" in compiled) throw new Error(`log_record schema is invalid: ${compiled.invalid}`);
+  return compiled;
 }
