@@ -35,7 +35,7 @@ function ipv6Groups(address: string): string[] {
   return groups;
 }
 
-export function anonymizeIp(ip: string, octets: number, segments: number): string {
+function anonymizeIp(ip: string, octets: number, segments: number): string {
   if (IPV4_MAPPED_PREFIX.test(ip) && isIPv4(ip.slice(7))) {
     return ip.slice(0, 7) + maskParts(ip.slice(7).split("."), 4 - octets, 4, ".");
   }

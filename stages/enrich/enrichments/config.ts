@@ -73,13 +73,6 @@ export class ParameterReader {
     return this.has(name) ? this.string(name) : undefined;
   }
 
-  boolean(name: string, fallback: boolean): boolean {
-    const value = this.values[name];
-    if (value === undefined) return fallback;
-    if (typeof value !== "boolean") throw new ConfigProblem(`${this.where(name)} must be true or false`);
-    return value;
-  }
-
   stringList(name: string): string[] {
     const value = this.values[name];
     if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
@@ -104,10 +97,6 @@ export class ParameterReader {
     const value = this.values[name];
     if (!isObject(value)) throw new ConfigProblem(`${this.where(name)} must be an object`);
     return new ParameterReader(value, this.where(name));
-  }
-
-  optionalObject(name: string): ParameterReader | undefined {
-    return this.has(name) ? this.object(name) : undefined;
   }
 
   list(name: string): ParameterReader[] {

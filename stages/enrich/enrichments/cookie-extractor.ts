@@ -8,7 +8,7 @@ import { headerLines } from "./http-headers";
 export const HTTP_COOKIE_SCHEMA = "iglu:org.ietf/http_cookie/jsonschema/1-0-0";
 
 /** `name=value` pairs of one Cookie header; a quoted value loses its quotes, a pair without "=" has no value. */
-export function parseCookieHeader(value: string): { name: string; value: string | null }[] {
+function parseCookieHeader(value: string): { name: string; value: string | null }[] {
   const cookies: { name: string; value: string | null }[] = [];
   for (const part of value.split(";")) {
     const equals = part.indexOf("=");

@@ -10,7 +10,7 @@ const UNIT_SEPARATOR = "\u001f";
 /** Snowplow's algorithm names → node:crypto's. */
 const ALGORITHMS = { MD5: "md5", SHA1: "sha1", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" } as const;
 
-export function eventFingerprint(parameters: Readonly<Record<string, string>>, excluded: ReadonlySet<string>, algorithm: string): string {
+function eventFingerprint(parameters: Readonly<Record<string, string>>, excluded: ReadonlySet<string>, algorithm: string): string {
   let input = "";
   // Plain code-unit order, as Scala's String `<` sorts.
   for (const name of Object.keys(parameters).sort()) {

@@ -13,7 +13,7 @@ import type { EnrichmentDefinition } from "./config";
 
 export const SPIDERS_AND_ROBOTS_SCHEMA = "iglu:com.iab.snowplow/spiders_and_robots/jsonschema/1-0-0";
 
-export interface SpidersAndRobots {
+interface SpidersAndRobots {
   spiderOrRobot: boolean;
   category: "SPIDER_OR_ROBOT" | "ACTIVE_SPIDER_OR_ROBOT" | "INACTIVE_SPIDER_OR_ROBOT" | "BROWSER";
   reason: "FAILED_IP_EXCLUDE" | "FAILED_UA_INCLUDE" | "FAILED_UA_EXCLUDE" | "PASSED_ALL";
@@ -24,7 +24,7 @@ const BROWSER: SpidersAndRobots = { spiderOrRobot: false, category: "BROWSER", r
 /** isbot says nothing of which measurements a robot would distort, hence UNKNOWN. */
 const robot = (reason: SpidersAndRobots["reason"]): SpidersAndRobots => ({ spiderOrRobot: true, category: "SPIDER_OR_ROBOT", reason, primaryImpact: "UNKNOWN" });
 
-export function classifyUserAgent(useragent: string, include: readonly string[], exclude: readonly string[]): SpidersAndRobots {
+function classifyUserAgent(useragent: string, include: readonly string[], exclude: readonly string[]): SpidersAndRobots {
   const lower = useragent.toLowerCase();
   if (include.length > 0 && !include.some((pattern) => lower.includes(pattern))) return robot("FAILED_UA_INCLUDE");
   if (exclude.some((pattern) => lower.includes(pattern)) || isbot(useragent)) return robot("FAILED_UA_EXCLUDE");

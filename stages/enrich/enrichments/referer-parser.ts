@@ -52,9 +52,12 @@ export const refererParser: EnrichmentDefinition = {
     // A local copy of the configured database replaces the bundled one; a remote URI is not fetched.
     const file = parameters.has("database") ? localAsset(config, parameters) : undefined;
     const base = file === undefined ? bundledRefererDatabase() : loadDatabase(file);
-    const custom = new RefererDatabase();
-    if (parameters.has("referrers")) custom.addSnowplowFormat(parameters.values.referrers, "parameters.referrers");
-    const lookup = (host: string, path: string): RefererEntry | undefined => custom.lookup(host, path) ?? base.lookup(host, path);
+    let lookup = (host: string, path: string): RefererEntry | undefined => base.lookup(host, path);
+    if (parameters.has("referrers")) {
+      const custom = new RefererDatabase();
+      custom.addSnowplowFormat(parameters.values.referrers, "parameters.referrers");
+      lookup = (host, path) => custom.lookup(host, path) ?? base.lookup(host, path);
+    }
 
     return {
       name: config.key.name,

@@ -13,7 +13,7 @@ export const UA_PARSER_CONTEXT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_
 const CACHE_SIZE = 5000;
 const UNKNOWN = "Other";
 
-export interface UaParserContext {
+interface UaParserContext {
   useragentFamily: string;
   useragentMajor: string | null;
   useragentMinor: string | null;
@@ -39,7 +39,7 @@ function versionParts(version: string | undefined, count: number): (string | nul
   return Array.from({ length: count }, (_, index) => parts[index] ?? null);
 }
 
-export function parseUserAgent(useragent: string): UaParserContext {
+function parseUserAgent(useragent: string): UaParserContext {
   const result = new UAParser(useragent).getResult();
   const useragentFamily = result.browser.name ?? UNKNOWN;
   const [useragentMajor, useragentMinor, useragentPatch] = versionParts(result.browser.version, 3) as [string | null, string | null, string | null];
