@@ -11,7 +11,7 @@ import { adapt, apiOf } from "./adapters";
 import { firstAddress, tsvSafe } from "./conversions";
 import { derivedTimestamp } from "./derived-tstamp";
 import { EnrichmentError, type Enrichment, type EnrichmentContext } from "./enrichments/types";
-import { FIELD_SPECS, newEnrichedEvent, type EnrichedEvent } from "./event";
+import { newEnrichedEvent, type EnrichedEvent } from "./event";
 import { contentId, derivedEventId } from "./event-id";
 import { setEventSchemaFields } from "./event-schema";
 import {
@@ -24,6 +24,7 @@ import {
   type EnrichmentFailureMessage,
   type EventSource,
 } from "./failures";
+import { overlongFields } from "./field-limits";
 import { mapParameters } from "./field-mapping";
 import { parseQuerystring, QuerystringError, type NameValue } from "./querystring";
 import { isRawRecordProblem, readRawRecord, type RawRecord } from "./raw-record";
@@ -47,11 +48,6 @@ export interface EnricherOptions {
 }
 
 export type EnrichOutcome = { good: EnrichedEvent } | { bad: BadRow };
-
-/** String columns with a length limit, for the final check. */
-const LIMITED_FIELDS = FIELD_SPECS.filter(([, kind, limit]) => kind === "string" && limit > 0).map(
-  ([name, , limit]) => [name, limit] as const,
-);
 
 /**
  * The client address as Enrich re-derives it from the stored headers: the first X-Forwarded-For address,
@@ -153,11 +149,8 @@ export class Enricher {
 
     event.derived_contexts = await validateEntities(context.derived, this.resolver, violations);
     if (this.revalidatesEventData) await this.revalidateEventData(event, violations);
-    const tooLong = LIMITED_FIELDS.flatMap(([field, limit]) => {
-      const value = event[field] as string | null;
-      return value !== null && value.length > limit ? [{ field, limit, value }] : [];
-    });
-    if (tooLong.length > 0) violations.push(fieldLengthMessage(tooLong));
+    const tooLong = overlongFields(event);
+    if (tooLong !== null) violations.push(fieldLengthMessage(tooLong));
     if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, now) };
     return { good: event };
   }

@@ -39,41 +39,69 @@ export function shreddedName(schema: string): string {
   return name;
 }
 
-function addContexts(target: Fields, contexts: readonly SelfDescribing[]): void {
-  for (const entity of contexts) {
-    const key = "contexts_" + shreddedName(entity.schema);
-    const existing = target[key] as unknown[] | undefined;
-    if (existing === undefined) target[key] = [entity.data];
-    else existing.push(entity.data);
+/** Entities grouped by their shredded column, tracker entities first, derived ones replacing a clashing group. */
+function shreddedContexts(event: EnrichedEvent): Map<string, unknown[]> | null {
+  if (event.contexts.length === 0 && event.derived_contexts.length === 0) return null;
+  const groups = new Map<string, unknown[]>();
+  const add = (entities: readonly SelfDescribing[], into: Map<string, unknown[]>) => {
+    for (const entity of entities) {
+      const key = "contexts_" + shreddedName(entity.schema);
+      const group = into.get(key);
+      if (group === undefined) into.set(key, [entity.data]);
+      else group.push(entity.data);
+    }
+  };
+  add(event.contexts, groups);
+  if (event.derived_contexts.length > 0) {
+    const derived = new Map<string, unknown[]>();
+    add(event.derived_contexts, derived);
+    for (const [key, group] of derived) groups.set(key, group);
   }
+  return groups;
 }
 
 /**
- * The Analytics-SDK ("lossy") JSON: every atomic column under its name (null when empty), timestamps as
- * ISO-8601, booleans as booleans, then `unstruct_event_<vendor>_<name>_<model>` with the event's data and
- * `contexts_<vendor>_<name>_<model>` arrays, derived entities after (and over) the tracker's, and
- * `geo_location` as "lat,lon" when both are known.
+ * The atomic columns as JSON text, compiled once into straight-line code (`e.app_id`, `e.platform`, …).
+ * This is the stage's hottest path: reading 128 columns through a variable key, or building an object for
+ * JSON.stringify, costs several times more than fixed property reads.
  */
-export function toAnalyticsJson(event: EnrichedEvent): Fields {
-  const out: Fields = {};
-  for (const [name, kind] of SPECS) {
-    if (kind === "contexts" || kind === "unstruct") continue;
-    const value = event[name];
-    out[name] = kind === "timestamp" && value !== null ? new Date(value as number).toISOString() : value;
-  }
+const atomicJson = new Function(
+  "e",
+  "let j = '';\n" +
+    SPECS.filter(([, kind]) => kind !== "contexts" && kind !== "unstruct")
+      .map(([name, kind], index) => {
+        const key = JSON.stringify((index === 0 ? "{" : ",") + JSON.stringify(name) + ":");
+        const value = `e.${name}`;
+        const text =
+          kind === "string" ? `JSON.stringify(${value})` : kind === "timestamp" ? `'"' + new Date(${value}).toISOString() + '"'` : `String(${value})`;
+        return `j += ${key} + (${value} === null ? "null" : ${text});`;
+      })
+      .join("\n") +
+    "\nreturn j;",
+) as (event: EnrichedEvent) => string;
+
+/**
+ * The Analytics-SDK ("lossy") JSON line: every atomic column under its name (null when empty), timestamps
+ * as ISO-8601, booleans as booleans, then `unstruct_event_<vendor>_<name>_<model>` with the event's data
+ * and `contexts_<vendor>_<name>_<model>` arrays (derived entities replacing tracker ones of the same
+ * column, as the SDKs do), and `geo_location` as "lat,lon" when both are known.
+ */
+export function toAnalyticsJsonLine(event: EnrichedEvent): string {
+  let json = atomicJson(event);
   if (event.geo_latitude !== null && event.geo_longitude !== null) {
-    out.geo_location = `${event.geo_latitude},${event.geo_longitude}`;
+    json += ',"geo_location":"' + event.geo_latitude + "," + event.geo_longitude + '"';
   }
   if (event.unstruct_event !== null) {
-    out["unstruct_event_" + shreddedName(event.unstruct_event.schema)] = event.unstruct_event.data;
+    json += ',"unstruct_event_' + shreddedName(event.unstruct_event.schema) + '":' + JSON.stringify(event.unstruct_event.data);
   }
-  addContexts(out, event.contexts);
-  if (event.derived_contexts.length > 0) {
-    const derived: Fields = {};
-    addContexts(derived, event.derived_contexts);
-    Object.assign(out, derived);
-  }
-  return out;
+  const contexts = shreddedContexts(event);
+  if (contexts !== null) for (const [key, group] of contexts) json += ',"' + key + '":' + JSON.stringify(group);
+  return json + "}";
+}
+
+/** The same as an object, for code that wants to look at it rather than write it. */
+export function toAnalyticsJson(event: EnrichedEvent): Fields {
+  return JSON.parse(toAnalyticsJsonLine(event));
 }
 
 function contextsJson(contexts: readonly SelfDescribing[]): string | null {
@@ -101,15 +129,19 @@ function tsvField(kind: FieldKind, value: unknown): string {
   }
 }
 
-/** The canonical enriched TSV line: 131 tab-separated columns, no newline. */
-export function toTsv(event: EnrichedEvent): string {
-  let line = tsvField(SPECS[0]![1], event[SPECS[0]![0]]);
-  for (let index = 1; index < SPECS.length; index++) {
-    const [name, kind] = SPECS[index]!;
-    line += "\t" + tsvField(kind, event[name]);
-  }
-  return line;
-}
+/** The canonical enriched TSV line: 131 tab-separated columns, no newline (compiled like atomicJson). */
+export const toTsv = new Function(
+  "field",
+  "e",
+  "return " +
+    SPECS.map(([name, kind]) => {
+      const value = `e.${name}`;
+      if (kind === "string") return `(${value} ?? "")`;
+      if (kind === "integer" || kind === "decimal" || kind === "float") return `(${value} === null ? "" : String(${value}))`;
+      return `field(${JSON.stringify(kind)}, ${value})`;
+    }).join(' + "\\t" + ') +
+    ";",
+).bind(null, tsvField) as (event: EnrichedEvent) => string;
 
 /**
  * The enriched event as bad rows carry it (schema_violations / enrichment_failures `payload.enriched`):

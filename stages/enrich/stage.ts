@@ -8,7 +8,7 @@ import { lineProblemBadRow, type InputRecord, type LineProblem } from "../shared
 import type { Enricher } from "./enricher";
 import type { EnrichedEvent } from "./event";
 import { collectorPayloadFormatViolation, enrichedSizeViolation } from "./failures";
-import { toAnalyticsJson, toTsv } from "./output";
+import { toAnalyticsJsonLine, toTsv } from "./output";
 
 export type OutputFormat = "json" | "tsv";
 
@@ -26,7 +26,7 @@ export interface LineSink {
 }
 
 export function serialise(format: OutputFormat): (event: EnrichedEvent) => string {
-  return format === "tsv" ? toTsv : (event) => JSON.stringify(toAnalyticsJson(event));
+  return format === "tsv" ? toTsv : toAnalyticsJsonLine;
 }
 
 /** UTF-8 length without encoding when the answer is clear from the UTF-16 length (at most 3 bytes per unit). */

@@ -1,0 +1,166 @@
+/**
+ * Bench of `telemetry enrich`: events per second and peak RSS of the real process over a realistic mix
+ * (page views; POST batches of self-describing events each with two entities; a tenth invalid), beside a
+ * bare Bun loop over the same lines that only parses and re-serialises each one (same line reader and
+ * writer), in the same run. Rounds alternate between the two; medians are reported.
+ *
+ * Run: node_modules/.bin/bun scripts/bench/enrich.ts   (rows on stdout, progress on stderr)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "../..");
+const ROUNDS = 3;
+const TARGET_EVENTS = 200_000;
+const BUN = process.execPath;
+
+const RAW_SCHEMA = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0";
+const UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0";
+const CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0";
+
+function uuid(n: number): string {
+  const hex = n.toString(16).padStart(12, "0");
+  return `5f0e6c1e-5a3b-4b8e-9d5e-${hex}`;
+}
+
+function raw(n: number, fields: Record<string, unknown>): string {
+  return JSON.stringify({
+    schema: RAW_SCHEMA,
+    id: uuid(n),
+    timestamp: 1764300000000 + n,
+    ipAddress: "203.0.113.9",
+    encoding: "UTF-8",
+    collector: "telemetry-collect-0.1.0",
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+    refererUri: "https://shop.example.com/products/42",
+    querystring: "",
+    headers: ["Host: collector.example.com", "Accept: */*", "Origin: https://shop.example.com"],
+    hostname: "collector.example.com",
+    networkUserId: "a6f7b8c9-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
+    ...fields,
+  });
+}
+
+function pageView(n: number): string {
+  const parameters = new URLSearchParams({
+    e: "pv", eid: uuid(n), tv: "js-3.5.0", tna: "sp", aid: "shop", p: "web", dtm: String(1764299990000 + n), stm: String(1764299995000 + n),
+    tz: "Europe/Paris", lang: "fr-FR", cs: "UTF-8", res: "1920x1080", vp: "1280x720", ds: "1280x4000", cd: "24", cookie: "1",
+    duid: "d6e7f8a9-b0c1-4d2e-8f3a-4b5c6d7e8f9a", vid: "3", sid: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
+    url: "https://shop.example.com/products/42?utm_source=newsletter&utm_medium=email", page: "Product 42", refr: "https://www.google.com/search?q=shoes",
+  });
+  return raw(n, { path: "/com.snowplowanalytics.snowplow/tp2", querystring: parameters.toString() });
+}
+
+function selfDescribingBatch(n: number, invalid: boolean): string {
+  const events = [0, 1, 2].map((index) => ({
+    e: "ue", eid: uuid(n * 10 + index), tv: "js-3.5.0", p: "web", aid: "shop", dtm: String(1764299990000 + n), stm: String(1764299995000 + n),
+    url: "https://shop.example.com/cart", duid: "d6e7f8a9-b0c1-4d2e-8f3a-4b5c6d7e8f9a",
+    ue_px: Buffer.from(JSON.stringify({ schema: UNSTRUCT, data: { schema: "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", data: { targetUrl: "https://shop.example.com/checkout", elementId: `btn-${index}` } } })).toString("base64url"),
+    cx: Buffer.from(JSON.stringify({
+      schema: CONTEXTS,
+      data: [
+        { schema: "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0", data: { id: invalid && index === 1 ? "not-a-uuid" : "0b9a1e2c-3d4f-4a5b-8c6d-7e8f9a0b1c2d" } },
+        { schema: "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2", data: { userId: "d6e7f8a9-b0c1-4d2e-8f3a-4b5c6d7e8f9a", sessionId: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e", sessionIndex: 3, previousSessionId: null, storageMechanism: "COOKIE_1" } },
+      ],
+    })).toString("base64url"),
+  }));
+  const body = JSON.stringify({ schema: "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", data: events });
+  return raw(n, { path: "/com.snowplowanalytics.snowplow/tp2", body, contentType: "application/json" });
+}
+
+/** The mix, and how many events it holds (a batch is three; a broken line is one). */
+function workload(): { text: string; events: number } {
+  const lines: string[] = [];
+  let events = 0;
+  for (let n = 0; events < TARGET_EVENTS; n++) {
+    const slot = n % 20;
+    if (slot < 12) {
+      lines.push(pageView(n));
+      events += 1;
+    } else if (slot < 18) {
+      lines.push(selfDescribingBatch(n, slot === 17));
+      events += 3;
+    } else if (slot === 18) {
+      lines.push(raw(n, { path: "/com.snowplowanalytics.snowplow/tp2", querystring: "e=pv&p=web&tv=js&dtm=yesterday" }));
+      events += 1;
+    } else {
+      lines.push("{this line is not a raw record");
+      events += 1;
+    }
+  }
+  return { text: lines.join("\n") + "\n", events };
+}
+
+/** The same line reader and writer the stages use; the work per line is JSON.parse and JSON.stringify only. */
+const BASELINE = `
+import { readRecords } from ${JSON.stringify(join(ROOT, "stages/shared/ndjson.ts"))};
+import { LineWriter } from ${JSON.stringify(join(ROOT, "stages/shared/line-writer.ts"))};
+const output = new LineWriter(process.stdout);
+for await (const record of readRecords(process.stdin, { maxLineBytes: 8 * 1024 * 1024, onProblem: () => {} })) {
+  await output.writeLine(JSON.stringify(record.value));
+}
+await output.end();
+`;
+
+function peakRssMb(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function timed(command: string[], input: string): Promise<{ seconds: number; rssMb: number }> {
+  const inputFile = join(work, "input.ndjson");
+  writeFileSync(inputFile, input);
+  const started = performance.now();
+  const child = Bun.spawn(command, { stdin: Bun.file(inputFile), stdout: "ignore", stderr: "ignore", cwd: ROOT });
+  let rssMb = 0;
+  const sampler = setInterval(() => (rssMb = Math.max(rssMb, peakRssMb(child.pid))), 20);
+  const code = await child.exited;
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`${command.join(" ")} exited ${code}`);
+  return { seconds: (performance.now() - started) / 1000, rssMb };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const work = mkdtempSync(join(tmpdir(), "bench-enrich-"));
+try {
+  const { text, events } = workload();
+  const baselineFile = join(work, "baseline.ts");
+  writeFileSync(baselineFile, BASELINE);
+  process.stderr.write(`bench enrich: ${events} events in ${(text.length / 1e6).toFixed(1)} MB of raw records, ${ROUNDS} rounds\n`);
+  const enrichRates: number[] = [];
+  const baselineRates: number[] = [];
+  let peakRss = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    const enrich = await timed([BUN, "cli/main.ts", "enrich", "--stats-interval", "0", "--bad", join(work, "bad.ndjson")], text);
+    const baseline = await timed([BUN, baselineFile], text);
+    enrichRates.push(events / enrich.seconds);
+    baselineRates.push(events / baseline.seconds);
+    peakRss = Math.max(peakRss, enrich.rssMb);
+    process.stderr.write(
+      `  round ${round}: enrich ${Math.round(events / enrich.seconds)} events/s (${enrich.rssMb.toFixed(0)} MB), ` +
+        `bare loop ${Math.round(events / baseline.seconds)} events/s\n`,
+    );
+  }
+  const value = median(enrichRates);
+  const baseline = median(baselineRates);
+  console.log(
+    JSON.stringify({
+      area: "enrich",
+      metric: "events/s",
+      value: Math.round(value),
+      baseline_name: "bare Bun parse+stringify loop",
+      baseline: Math.round(baseline),
+      ratio: Number((value / baseline).toFixed(3)),
+      peak_rss_mb: Math.round(peakRss),
+      target: ">= 100k events/s, ratio >= 0.35, RSS < 250 MB",
+    }),
+  );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
