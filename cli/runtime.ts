@@ -45,12 +45,16 @@ export function shutdownSignal(): AbortSignal {
 /** stdin as raw chunks; ends at EOF, or as soon as `signal` aborts (already-read chunks are kept). */
 export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const iterator = (process.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  const aborted = new Promise<"aborted">((resolve) => {
-    if (signal.aborted) resolve("aborted");
-    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-  });
-  while (true) {
+  while (!signal.aborted) {
+    // A fresh abort promise per chunk: racing every chunk against one long-lived promise would hang a
+    // reaction holding that chunk on it each time, keeping the whole input alive until the process ends.
+    let onAbort!: () => void;
+    const aborted = new Promise<"aborted">((resolve) => {
+      onAbort = () => resolve("aborted");
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
     const next = await Promise.race([iterator.next(), aborted]);
+    signal.removeEventListener("abort", onAbort);
     if (next === "aborted" || next.done) break;
     yield next.value;
   }
