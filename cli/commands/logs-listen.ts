@@ -69,7 +69,7 @@ async function run(args: LogsListenArgs): Promise<never> {
   say(STAGE, `listening on ${listener.addresses.join(", ")}`);
   const stopReporting = counters.startReporting(STAGE, args.statsInterval, warn);
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-  listener.close();
+  await listener.close();
   await output.end();
   stopReporting();
   bad.close();

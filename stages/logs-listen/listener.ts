@@ -19,7 +19,8 @@ import { logRecordsFromLine, sourceJson, type LogSource, type RecordContext, typ
 
 /** Where records go: a LineWriter in the process, anything alike in tests. */
 export interface RecordOutput {
-  writeLine(line: string): unknown;
+  /** `count` whole lines, each ending in "\n". */
+  writeLines(text: string, count: number): unknown;
   /** True while the last batch has not been taken: reading must pause. */
   readonly isBlocked: boolean;
   /** Resolves once the output has taken everything queued so far. */
@@ -55,15 +56,24 @@ export interface LogListener {
   readonly connectionCount: number;
   /** True while sockets are paused because the output is blocked. */
   readonly isPaused: boolean;
-  /** Stops accepting, reads the last unterminated line of each connection, closes them. */
-  close(): void;
+  /**
+   * Stops accepting; reads on for a moment what peers already sent (it sits in kernel buffers), then
+   * takes the last unterminated line of each connection and closes them.
+   */
+  close(): Promise<void>;
 }
 
 const WARNING_INTERVAL_MS = 10_000;
+const SHUTDOWN_READ_MS = 100;
 
-/** Turns line events from any source into records, bad rows and counts. */
+/**
+ * Turns line events from any source into records, bad rows and counts. The records of one network read
+ * are gathered and handed to the output together: one write instead of one per line.
+ */
 class Intake {
   private readonly warnOversized: (message: string) => void;
+  private gathered = "";
+  private gatheredLines = 0;
 
   constructor(
     private readonly sinks: LogListenerSinks,
@@ -73,9 +83,18 @@ class Intake {
   }
 
   readonly write = (json: string): void => {
-    this.sinks.counters.out++;
-    this.sinks.output.writeLine(json);
+    this.gathered += json + "\n";
+    this.gatheredLines++;
   };
+
+  /** Hands what the last read gave to the output. */
+  deliver(): void {
+    if (this.gatheredLines === 0) return;
+    this.sinks.counters.out += this.gatheredLines;
+    void this.sinks.output.writeLines(this.gathered, this.gatheredLines);
+    this.gathered = "";
+    this.gatheredLines = 0;
+  }
 
   take(event: LineEvent, source: LineSource): void {
     const { counters, bad, processor } = this.sinks;
@@ -125,6 +144,7 @@ class LineSource implements RecordContext {
     if (this.finished) return;
     this.receiptTime = undefined;
     this.splitter.push(chunk, this.takeLine);
+    this.intake.deliver();
     // Stop at once on an endless line rather than waiting for a newline that may never come.
     if (this.splitter.isInOversizedLine) this.finish();
   }
@@ -135,6 +155,7 @@ class LineSource implements RecordContext {
     this.finished = true;
     this.receiptTime = undefined;
     this.splitter.end(this.takeLine);
+    this.intake.deliver();
   }
 
   private readonly takeLine = (event: LineEvent): void => this.intake.take(event, this);
@@ -239,9 +260,11 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
     get isPaused() {
       return paused;
     },
-    close() {
+    async close() {
       if (closed) return;
       closed = true;
+      tcp.stop(false);
+      await Bun.sleep(SHUTDOWN_READ_MS);
       for (const socket of sockets) socket.data?.finish();
       tcp.stop(true);
       udpSocket?.close();

@@ -82,12 +82,15 @@ function completeEvent(eventText: string, event: Event, context: RecordContext):
   }
   if (additions === "") return text;
   const close = text.lastIndexOf("}");
-  return text.slice(0, close) + (hasFields(event) ? additions : additions.slice(1)) + "}";
+  return text.slice(0, close) + (EMPTY_OBJECT.test(text) ? additions.slice(1) : additions) + "}";
 }
+
+// What LogstashEncoder sends (ISO_OFFSET_DATE_TIME); checked first because Date.parse costs ten times more.
+const ISO_DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
 
 function isTime(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
-  return typeof value === "string" && !Number.isNaN(Date.parse(value));
+  return typeof value === "string" && (ISO_DATE_TIME.test(value) || !Number.isNaN(Date.parse(value)));
 }
 
 function withReplacedTimestamp(event: Event, now: string): Event {
@@ -100,7 +103,5 @@ function withReplacedTimestamp(event: Event, now: string): Event {
   };
 }
 
-function hasFields(event: Event): boolean {
-  for (const _ in event) return true;
-  return false;
-}
+// Cheaper than enumerating the parsed object's keys: only `{}` (with any whitespace) has none.
+const EMPTY_OBJECT = /^\{\s*\}$/;

@@ -15,6 +15,7 @@ export interface LineWriterOptions {
 export class LineWriter {
   private batch: string[] = [];
   private batchLength = 0;
+  private batchLines = 0;
   private readonly batchBytes: number;
   private flushScheduled = false;
   private draining: Promise<void> | null = null;
@@ -48,8 +49,26 @@ export class LineWriter {
     if (this.isClosed) return;
     this.batch.push(line, "\n");
     this.batchLength += line.length + 1;
-    if (this.batchLength >= this.batchBytes) await this.flush();
-    else this.scheduleFlush();
+    this.batchLines++;
+    await this.afterQueueing();
+  }
+
+  /**
+   * Queues `count` whole lines already joined, each ending in "\n": for a caller that gathers the lines
+   * of one network read and would otherwise pay a promise per line.
+   */
+  async writeLines(text: string, count: number): Promise<void> {
+    if (this.isClosed || text === "") return;
+    this.batch.push(text);
+    this.batchLength += text.length;
+    this.batchLines += count;
+    await this.afterQueueing();
+  }
+
+  /** A full batch is handed over now; a smaller one at the next turn of the event loop. */
+  private afterQueueing(): Promise<void> | void {
+    if (this.batchLength >= this.batchBytes) return this.flush();
+    this.scheduleFlush();
   }
 
   writeRecord(record: unknown): Promise<void> {
@@ -61,9 +80,10 @@ export class LineWriter {
     while (this.draining) await this.draining;
     if (this.isClosed || this.batch.length === 0) return;
     const text = this.batch.join("");
-    this.linesWritten += this.batch.length / 2;
+    this.linesWritten += this.batchLines;
     this.batch = [];
     this.batchLength = 0;
+    this.batchLines = 0;
     if (!this.stream.write(text)) {
       this.draining = new Promise<void>((resolve) => {
         const done = () => {
@@ -103,6 +123,7 @@ export class LineWriter {
     this.isClosed = true;
     this.batch = [];
     this.batchLength = 0;
+    this.batchLines = 0;
     this.resolveClosed();
   }
 }

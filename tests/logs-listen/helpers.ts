@@ -80,7 +80,7 @@ export async function startTestListener(options: Partial<LogListenerOptions> = {
     warnings,
     records: () => stream.records(),
     stop: async () => {
-      listener.close();
+      await listener.close();
       stream.release();
       await writer.end();
     },

@@ -21,12 +21,12 @@ describe("telemetry logs-listen (process)", () => {
   test("--port 0 names the bound TCP and UDP addresses; SIGTERM flushes an open connection's last line and exits 0", async () => {
     const listener = await startListenerProcess(["--udp-port", "0", "--stats-interval", "0"]);
     expect(listener.stderr()).toMatch(/listening on tcp 127\.0\.0\.1:\d+, udp 127\.0\.0\.1:\d+/);
-    await sendTcp(listener.ports.tcp!, ['{"level":"INFO","message":"over tcp"}\n', "plain words\n", '[{"n":1},{"n":2}]\n']);
-    const udp = await Bun.udpSocket({ hostname: "127.0.0.1" });
-    udp.send('{"message":"over udp"}', listener.ports.udp!, "127.0.0.1");
     // A connection still open at shutdown, its last line not yet terminated.
     const open = await openTcp(listener.ports.tcp!);
     await new Promise((resolve) => open.write('{"message":"unterminated at shutdown"}', resolve));
+    await sendTcp(listener.ports.tcp!, ['{"level":"INFO","message":"over tcp"}\n', "plain words\n", '[{"n":1},{"n":2}]\n']);
+    const udp = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    udp.send('{"message":"over udp"}', listener.ports.udp!, "127.0.0.1");
     await until(() => listener.stdout().split("\n").length > 5, "five records");
     const { code, stdout } = await listener.stop();
     udp.close();
@@ -96,12 +96,15 @@ describe("telemetry logs-listen (process)", () => {
     expect(peakRss).toBeLessThan(150);
     // Now read: every line comes out.
     let newlines = 0;
+    const stdout = createReadStream(fifo);
+    // Only once the real reader has the FIFO open may the idle one go (else the listener sees EPIPE and exits).
+    await new Promise((resolve) => stdout.once("open", resolve));
+    closeSync(idleReader);
     const reading = (async () => {
-      for await (const piece of createReadStream(fifo)) {
+      for await (const piece of stdout) {
         for (const byte of piece as Buffer) if (byte === 0x0a) newlines++;
       }
     })();
-    closeSync(idleReader);
     await writing;
     await until(() => newlines === chunks * linesPerChunk, "every line", 60_000);
     const { code } = await listener.stop();

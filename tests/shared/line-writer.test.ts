@@ -56,4 +56,17 @@ describe("LineWriter", () => {
     expect(writer.isDownstreamClosed).toBe(true);
     await writer.writeLine("ignored");
   });
+
+  test("writeLines queues several whole lines at once, in order with writeLine, and counts them", async () => {
+    const chunks: string[] = [];
+    const stream = new Writable({ write: (c, _e, cb) => (chunks.push(c.toString()), cb()) });
+    const writer = new LineWriter(stream);
+    await writer.writeLine("first");
+    await writer.writeLines("a\nb\nc\n", 3);
+    await writer.writeLines("", 0);
+    await writer.writeLine("last");
+    await writer.end();
+    expect(chunks.join("")).toBe("first\na\nb\nc\nlast\n");
+    expect(writer.linesWritten).toBe(5);
+  });
 });
