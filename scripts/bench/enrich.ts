@@ -12,7 +12,7 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
 const ROUNDS = 3;
-const TARGET_EVENTS = 200_000;
+const TARGET_EVENTS = 100_000;
 const BUN = process.execPath;
 
 const RAW_SCHEMA = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0";
