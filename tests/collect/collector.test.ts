@@ -417,3 +417,4 @@ describe("raw record", () => {
     expect(validCookiePairs("a=1;b=2 ; =x; c")).toBe("a=1; b=2");
   });
 });
+
