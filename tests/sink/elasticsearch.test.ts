@@ -1,0 +1,227 @@
+/**
+ * `telemetry sink` against a real Elasticsearch (the integ-test-zip started by scripts/es.sh).
+ *
+ * Tests that only add documents under names of their own use ES_URL when it is set (scripts/test.sh
+ * starts one for every suite). Tests that stop the node, or write to the fixed good/bad/logs names,
+ * get a node of their own. Nothing here is skipped: if Elasticsearch cannot start, the suite fails.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import {
+  badRows,
+  countDocuments,
+  ElasticsearchNode,
+  enrichedEvents,
+  es,
+  lines,
+  logRecords,
+  repo,
+  shell,
+  telemetry,
+  uniqueName,
+} from "./helpers";
+
+const START_TIMEOUT = 180_000;
+let shared: string;
+let own: ElasticsearchNode;
+let work: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "telemetry-sink-es-"));
+  own = await ElasticsearchNode.start();
+  shared = process.env.ES_URL || own.url;
+}, START_TIMEOUT);
+
+afterAll(async () => {
+  await own?.remove();
+  rmSync(work, { recursive: true, force: true });
+}, 60_000);
+
+/** Collects a child's stderr as it comes, so a test can wait for a line. */
+function collectText(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return { text: () => text, done };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+describe("sink into Elasticsearch", () => {
+  test("sink-good stores exactly every event once, under the good template's mappings", async () => {
+    const events = enrichedEvents(2500);
+    const run = await telemetry(["sink-good", "--es", own.url, "--batch-docs", "300", "--stats-interval", "0"], lines(events));
+    expect(run.stderr).toContain("stored 2500 documents, 0 refused");
+    expect(run.code).toBe(0);
+    expect(await countDocuments(own.url, "good")).toBe(2500);
+
+    const mapping = (await es(own.url, "GET", "/good/_mapping")).good.mappings.properties;
+    expect(mapping.collector_tstamp.type).toBe("date");
+    expect(mapping.event_id.type).toBe("keyword");
+    expect(mapping.platform.type).toBe("keyword");
+    expect(mapping.geo_location.type).toBe("geo_point");
+    expect(mapping.br_viewwidth.type).toBe("long");
+
+    const again = await telemetry(["sink-good", "--es", own.url, "--stats-interval", "0"], lines(events.slice(0, 1000)));
+    expect(again.code).toBe(0);
+    expect(await countDocuments(own.url, "good")).toBe(2500);
+  }, 60_000);
+
+  test("a document the mapping refuses becomes a bad row with the reason; the rest are stored", async () => {
+    const index = uniqueName("conflict");
+    const badPath = join(work, `${index}.bad.ndjson`);
+    const events = enrichedEvents(50);
+    const refused = JSON.stringify({ ...JSON.parse(events[0]!), event_id: "refused-1", br_viewwidth: "very wide" });
+    const run = await telemetry(
+      ["sink", "--es", shared, "--index", index, "--mapping", "good", "--bad", badPath, "--stats-interval", "0"],
+      lines([...events.slice(0, 25), refused, ...events.slice(25)]),
+    );
+    expect(run.code).toBe(0);
+    expect(await countDocuments(shared, index)).toBe(50);
+    const rows = readFileSync(badPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    expect(rows).toHaveLength(1);
+    expect(rows[0].schema).toContain("/generic_error/");
+    expect(rows[0].data.failure.errors[0]).toMatch(/^Failed to write to Elasticsearch at .*(document_parsing_exception|mapper_parsing_exception).*br_viewwidth/);
+    expect(rows[0].data.payload.raw).toBe(refused);
+    await es(shared, "DELETE", `/${index}`);
+    await es(shared, "DELETE", `/_index_template/telemetry-${index}`);
+  }, 60_000);
+
+  test("bad rows of any failure shape are stored, their failure fields aggregatable", async () => {
+    const index = uniqueName("badrows");
+    const generic = JSON.stringify({
+      schema: "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0",
+      data: { processor: { artifact: "a", version: "1" }, failure: { timestamp: "2025-11-27T10:00:00Z", errors: ["x"] }, payload: "raw text" },
+    });
+    const run = await telemetry(
+      ["sink", "--es", shared, "--index", index, "--mapping", "bad", "--stats-interval", "0"],
+      lines([...badRows(7), generic]),
+    );
+    expect(run.code).toBe(0);
+    expect(await countDocuments(shared, index)).toBe(8);
+    const answer = await es(shared, "POST", `/${index}/_search`, {
+      size: 0,
+      aggs: {
+        schemas: { terms: { field: "data.failure.messages.schemaKey" } },
+        days: { date_histogram: { field: "data.failure.timestamp", calendar_interval: "day" } },
+      },
+    });
+    expect(answer.aggregations.schemas.buckets).toEqual([{ key: "iglu:com.acme/thing/jsonschema/1-0-0", doc_count: 7 }]);
+    expect(answer.aggregations.days.buckets[0].doc_count).toBe(8);
+    await es(shared, "DELETE", `/${index}`);
+    await es(shared, "DELETE", `/_index_template/telemetry-${index}`);
+  }, 60_000);
+
+  test("SIGTERM sends what was read, waits for the acknowledgements and exits 0", async () => {
+    const index = uniqueName("sigterm");
+    const child = Bun.spawn(
+      [join(repo, "bin/telemetry"), "sink", "--es", shared, "--index", index, "--batch-ms", "600000", "--batch-docs", "100000", "--stats-interval", "0.1"],
+      { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
+    );
+    const stderr = collectText(child.stderr);
+    child.stdin.write(lines(enrichedEvents(300)));
+    await child.stdin.flush();
+    await until(() => stderr.text().includes("total in 300"), "the sink to read 300 records");
+    expect(await countDocuments(shared, index)).toBe(0);
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    await stderr.done;
+    expect(stderr.text()).toContain("stored 300 documents");
+    expect(await countDocuments(shared, index)).toBe(300);
+    await es(shared, "DELETE", `/${index}`);
+  }, 60_000);
+
+  test("a wrong URL, a server that is not Elasticsearch or bad credentials: one sentence and exit 2", async () => {
+    const notElasticsearch = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ status: "green" }) });
+    const unauthorized = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => Response.json({ error: { type: "security_exception", reason: "unable to authenticate" } }, { status: 401 }),
+    });
+    try {
+      const cases: [string[], RegExp][] = [
+        [["--es", "not a url"], /is not a URL/],
+        [["--es", `http://127.0.0.1:${notElasticsearch.port}`], /is not Elasticsearch/],
+        [["--es", `http://127.0.0.1:${unauthorized.port}`, "--es-user", "u", "--es-password", "p"], /refused the credentials \(401\)/],
+        [["--es", shared.replace("http://", "https://")], /cannot make a TLS connection/],
+      ];
+      for (const [args, message] of cases) {
+        const run = await telemetry(["sink", ...args, "--stats-interval", "0"], lines(enrichedEvents(1)));
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(message);
+        expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    } finally {
+      notElasticsearch.stop(true);
+      unauthorized.stop(true);
+    }
+  }, 60_000);
+
+  test("a node down at start is waited for, and one stopped mid-stream loses and doubles nothing", async () => {
+    const index = uniqueName("outage");
+    await own.stop();
+    const child = Bun.spawn(
+      [join(repo, "bin/telemetry"), "sink", "--es", own.url, "--index", index, "--batch-docs", "100", "--batch-ms", "50", "--stats-interval", "0"],
+      { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
+    );
+    const stderr = collectText(child.stderr);
+    try {
+      await until(() => stderr.text().includes("waiting for Elasticsearch"), "the note that the sink waits");
+      await own.startAgain();
+      child.stdin.write(lines(enrichedEvents(3000)));
+      await child.stdin.flush();
+      await until(async () => (await countDocuments(own.url, index).catch(() => 0)) > 0, "the first documents");
+      await own.stop();
+      // Not awaited: while the node is down the sink stops reading, so this write cannot finish yet.
+      child.stdin.write(lines(enrichedEvents(3000, 3000)));
+      const written = child.stdin.flush();
+      await until(() => stderr.text().includes("is not taking documents"), "the sink to notice the outage");
+      await own.startAgain();
+      await written;
+      child.stdin.end();
+      expect(await child.exited).toBe(0);
+      await stderr.done;
+      expect(stderr.text()).toContain("stored 6000 documents, 0 refused");
+      expect(await countDocuments(own.url, index)).toBe(6000);
+    } finally {
+      child.kill();
+      await own.startAgain();
+    }
+  }, 150_000);
+
+  test("replaying the same archive twice into the default routing changes nothing", async () => {
+    const archive = join(work, "archive");
+    rmSync(archive, { recursive: true, force: true });
+    await Bun.write(
+      join(archive, "raw-20251127T100000Z-000001.ndjson"),
+      lines([...enrichedEvents(100), ...logRecords(20, "2025-11-27"), ...logRecords(10, "2025-11-28")]),
+    );
+    writeFileSync(join(archive, "raw-20251127T110000Z-000002.ndjson.gz"), gzipSync(lines([...badRows(5), ...enrichedEvents(50, 100)])));
+    const counts = async () => ({
+      good: await countDocuments(own.url, "good"),
+      bad: await countDocuments(own.url, "bad"),
+      day1: await countDocuments(own.url, "logs-2025.11.27"),
+      day2: await countDocuments(own.url, "logs-2025.11.28"),
+    });
+    await es(own.url, "DELETE", "/good,bad,logs-*?ignore_unavailable=true");
+    const first = await shell(`telemetry replay ${archive} | telemetry sink --es ${own.url} --stats-interval 0`);
+    expect(first.code).toBe(0);
+    expect(await counts()).toEqual({ good: 150, bad: 5, day1: 20, day2: 10 });
+    const second = await shell(`telemetry replay ${archive} | telemetry sink --es ${own.url} --stats-interval 0`);
+    expect(second.code).toBe(0);
+    expect(await counts()).toEqual({ good: 150, bad: 5, day1: 20, day2: 10 });
+    const logsMapping = await es(own.url, "GET", "/logs-2025.11.27/_mapping");
+    expect(logsMapping["logs-2025.11.27"].mappings.properties["@timestamp"].type).toBe("date");
+  }, 60_000);
+});
