@@ -41,7 +41,11 @@ export class SqliteStore implements Store {
 
   /** Creates the tables for these families now, so an empty run still leaves a queryable database. */
   prepareTables(families: Iterable<string>): void {
-    for (const family of families) this.upsertFor(family);
+    try {
+      for (const family of families) this.upsertFor(family);
+    } catch {
+      // Locked by another writer past the busy timeout: the first write creates the tables and retries.
+    }
   }
 
   private upsertFor(family: string): Statement {
