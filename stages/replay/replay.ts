@@ -92,21 +92,33 @@ export const realClock: Clock = {
 };
 
 /**
- * Holds a stream of lines to at most `perSecond`: line n (from 0) is not let through before n/perSecond
- * seconds after the first, so any stretch of t seconds carries at most t·perSecond + 1 lines.
+ * Holds a stream of lines to at most `perSecond` (a token bucket): any stretch of t seconds carries at most
+ * t·perSecond + burst lines, even right after the reader was slow, so a paced replay never catches up in
+ * a rush. The burst is 10 ms worth of lines (at least one), so high rates do not need a timer per line.
  */
 export class RateLimiter {
-  private start: number | null = null;
-  private count = 0;
+  readonly burst: number;
+  private tokens: number;
+  private last: number | null = null;
 
-  constructor(private readonly perSecond: number, private readonly clock: Clock = realClock) {}
+  constructor(private readonly perSecond: number, private readonly clock: Clock = realClock) {
+    this.burst = Math.max(1, Math.floor(perSecond / 100));
+    this.tokens = this.burst;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    if (this.last !== null) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.last = now;
+  }
 
   async wait(): Promise<void> {
-    const now = this.clock.now();
-    this.start ??= now;
-    const due = this.start + (this.count * 1000) / this.perSecond;
-    this.count++;
-    if (due > now) await this.clock.sleep(due - now);
+    this.refill();
+    while (this.tokens < 1) {
+      await this.clock.sleep(((1 - this.tokens) * 1000) / this.perSecond);
+      this.refill();
+    }
+    this.tokens -= 1;
   }
 }
 
