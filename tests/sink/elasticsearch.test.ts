@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import {
   badRows,
+  collectText,
   countDocuments,
   ElasticsearchNode,
   enrichedEvents,
@@ -39,16 +40,6 @@ afterAll(async () => {
   await own?.remove();
   rmSync(work, { recursive: true, force: true });
 }, 60_000);
-
-/** Collects a child's stderr as it comes, so a test can wait for a line. */
-function collectText(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return { text: () => text, done };
-}
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -49,6 +49,19 @@ export async function shell(script: string): Promise<Finished> {
   return { code, stdout, stderr };
 }
 
+/** Collects a child's output as it comes, so a test can wait for a line. */
+export function collectText(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  const done = (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  })();
+  return { text: () => text, done };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { badRows, enrichedEvents, lines, logRecords, repo, shell, telemetry } from "./helpers";
+import { badRows, collectText, enrichedEvents, lines, logRecords, repo, shell, telemetry } from "./helpers";
 
 let work: string;
 beforeAll(() => {
@@ -91,19 +91,16 @@ describe("sink into SQLite", () => {
       [join(repo, "bin/telemetry"), "sink", "--db", db, "--batch-ms", "600000", "--batch-docs", "100000", "--stats-interval", "0.1"],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
     );
-    let stderr = "";
-    const reading = (async () => {
-      for await (const chunk of child.stderr) stderr += new TextDecoder().decode(chunk);
-    })();
+    const stderr = collectText(child.stderr);
     child.stdin.write(lines(enrichedEvents(250)));
     await child.stdin.flush();
     const deadline = Date.now() + 20_000;
-    while (!stderr.includes("total in 250") && Date.now() < deadline) await Bun.sleep(50);
-    expect(stderr).toContain("total in 250");
+    while (!stderr.text().includes("total in 250") && Date.now() < deadline) await Bun.sleep(50);
+    expect(stderr.text()).toContain("total in 250");
     expect(count(db, "good")).toBe(0);
     child.kill("SIGTERM");
     expect(await child.exited).toBe(0);
-    await reading;
+    await stderr.done;
     expect(count(db, "good")).toBe(250);
   }, 30_000);
 
