@@ -80,6 +80,7 @@ function runBareListener(): void {
       },
     },
   });
+  process.on("SIGTERM", () => process.exit(0));
   process.stderr.write(`listening on tcp 127.0.0.1:${listener.port}\n`);
 }
 

@@ -164,6 +164,14 @@ function collectText(stream: ReadableStream<Uint8Array>): { text(): string; done
   return { text: () => text, done };
 }
 
+const startedProcesses = new Set<Bun.Subprocess>();
+
+/** For afterAll: a test that failed before `stop()` must not leave its listener running. */
+export function killStartedProcesses(): void {
+  for (const child of startedProcesses) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  startedProcesses.clear();
+}
+
 /**
  * Starts the real `telemetry logs-listen` on ephemeral ports and waits for its startup line. Its stdout
  * is read into memory, or goes to `stdoutFd` when given (Bun reads a piped child's stdout eagerly, so a
@@ -178,6 +186,7 @@ export async function startListenerProcess(
     stdout: options.stdoutFd ?? "pipe",
     stderr: "pipe",
   }) as Bun.Subprocess<"ignore", "pipe", "pipe">;
+  startedProcesses.add(child);
   const stderr = collectText(child.stderr);
   const stdout = options.stdoutFd === undefined ? collectText(child.stdout) : { text: () => "", done: Promise.resolve() };
   try {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logRecordValidator, parseLines, startListenerProcess, until } from "./helpers";
+import { killStartedProcesses, logRecordValidator, parseLines, startListenerProcess, until } from "./helpers";
 
 const javaDir = join(import.meta.dir, "java");
 const source = join(javaDir, "LogbackClient.java");
@@ -48,7 +48,10 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+afterAll(() => {
+  killStartedProcesses();
+  rmSync(workDir, { recursive: true, force: true });
+});
 
 /** The line of LogbackClient.java that holds `text`, as the JVM numbers it in stack frames. */
 function lineOf(text: string): number {

@@ -2,11 +2,11 @@
  * The real `telemetry logs-listen` process: startup line, output, shutdown, a closed downstream, a
  * downstream that stops reading, and configuration mistakes.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logRecordValidator, openTcp, parseLines, sendTcp, startListenerProcess, telemetryBin, until } from "./helpers";
+import { killStartedProcesses, logRecordValidator, openTcp, parseLines, sendTcp, startListenerProcess, telemetryBin, until } from "./helpers";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "logs-listen-process-"));
@@ -16,6 +16,8 @@ function residentMegabytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
+
+afterAll(killStartedProcesses);
 
 describe("telemetry logs-listen (process)", () => {
   test("--port 0 names the bound TCP and UDP addresses; SIGTERM flushes an open connection's last line and exits 0", async () => {

@@ -73,4 +73,17 @@ describe("splitLines", () => {
     }
     expect(texts(await collect(reused()))).toEqual(["abc"]);
   });
+
+  test("the same events whether lines come in one chunk (decoded at once when ASCII) or byte by byte", async () => {
+    const text = `{"a":1}\r\n\nplain ascii\n${"x".repeat(40)}\r\ncafé ☕\n{"b":2}\n\r\nlast`;
+    const bytes = encoder.encode(text);
+    const whole = await collect(chunksOf(bytes), 30);
+    const byteByByte = await collect(chunksOf(...Array.from(bytes, (byte) => new Uint8Array([byte]))), 30);
+    // An oversized line keeps only as much of its head as was buffered when it passed the limit.
+    const withoutHead = (events: LineEvent[]) => events.map((event) => ({ ...event, head: undefined }));
+    expect(withoutHead(whole)).toEqual(withoutHead(byteByByte));
+    expect(texts(whole)).toEqual(['{"a":1}', "plain ascii", "oversized", "café ☕", '{"b":2}', "last"]);
+    expect(whole[2]).toMatchObject({ kind: "oversized", bytes: 41, number: 3 });
+    expect((whole[2] as { head: string }).head.startsWith("x".repeat(30))).toBe(true);
+  });
 });
