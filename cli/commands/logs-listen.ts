@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
-import { startLogListener, type LogListenerOptions } from "../../stages/logs-listen/listener";
+import type { LogListenerOptions } from "../../stages/logs-listen/listener";
 import { ConfigError, exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
 
 const STAGE = "logs-listen";
@@ -53,6 +53,8 @@ const command: CommandModule<object, LogsListenArgs> = {
 };
 
 async function run(args: LogsListenArgs): Promise<never> {
+  // Loaded here, not at the top, so other commands do not pay for the listener's modules at startup.
+  const { startLogListener } = await import("../../stages/logs-listen/listener");
   const options = listenerOptions(args);
   const signal = shutdownSignal();
   const output = new LineWriter(process.stdout);
@@ -67,7 +69,6 @@ async function run(args: LogsListenArgs): Promise<never> {
     throw new ConfigError(`cannot listen on ${args.host} (port ${args.port}${args.udpPort === undefined ? "" : `, UDP ${args.udpPort}`}): ${(error as Error).message}`);
   }
   say(STAGE, `listening on ${listener.addresses.join(", ")}`);
-  Bun.gc(true);
   const stopReporting = counters.startReporting(STAGE, args.statsInterval, warn);
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   await listener.close();
