@@ -4,10 +4,7 @@
  * durable copy, and the stage lifecycle (SIGTERM drains, EPIPE exits 0).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
-import { RawArchive } from "../../stages/collect/archive";
-import { Collector } from "../../stages/collect/collector";
 import { collectorConfig, configProblem, type CollectorConfig, type SameSite } from "../../stages/collect/config";
-import { parseQueueCapacity, RecordQueue } from "../../stages/collect/record-queue";
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, VERSION } from "../runtime";
@@ -155,6 +152,12 @@ export function configFromArgs(args: CollectArgs): CollectorConfig {
 }
 
 async function run(args: CollectArgs): Promise<void> {
+  // Loaded here, not at the top, so other commands do not pay for the collector's modules at startup.
+  const [{ RawArchive }, { Collector }, { parseQueueCapacity, RecordQueue }] = await Promise.all([
+    import("../../stages/collect/archive"),
+    import("../../stages/collect/collector"),
+    import("../../stages/collect/record-queue"),
+  ]);
   let config: CollectorConfig;
   try {
     config = configFromArgs(args);

@@ -4,10 +4,8 @@
  * the output format, and the shared stdin-stage lifecycle.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
-import { Resolver, ResolverConfigError } from "../../stages/iglu/resolver";
-import { Enricher } from "../../stages/enrich/enricher";
-import { loadEnrichments } from "../../stages/enrich/enrichments";
-import { enrichLineProblemBadRow, runEnrich, type OutputFormat } from "../../stages/enrich/stage";
+import type { Resolver } from "../../stages/iglu/resolver";
+import type { OutputFormat } from "../../stages/enrich/stage";
 import { ConfigError, runStdinStage, say, stdinStageOptions } from "../runtime";
 
 const STAGE = "enrich";
@@ -37,6 +35,7 @@ type EnrichArgs = ArgumentsCamelCase<{
 }>;
 
 async function loadResolver(args: EnrichArgs): Promise<Resolver> {
+  const { Resolver, ResolverConfigError } = await import("../../stages/iglu/resolver");
   try {
     return await Resolver.load(args.iglu, { apikey: args.igluApikey });
   } catch (error) {
@@ -55,6 +54,12 @@ const command: CommandModule<object, EnrichArgs> = {
       .example("telemetry replay archive/ | telemetry enrich --format tsv > enriched.tsv", "canonical TSV for Snowplow tools")
       .example("telemetry enrich --iglu resolver.json --enrichments enrichments/ < raw.ndjson", "own registry and enrichment configs") as unknown as Argv<EnrichArgs>,
   handler: async (args) => {
+    // Loaded here, not at the top, so other commands do not pay for the enrich modules at startup.
+    const [{ Enricher }, { loadEnrichments }, { enrichLineProblemBadRow, runEnrich }] = await Promise.all([
+      import("../../stages/enrich/enricher"),
+      import("../../stages/enrich/enrichments"),
+      import("../../stages/enrich/stage"),
+    ]);
     await runStdinStage(
       STAGE,
       args,

@@ -5,9 +5,6 @@
 import { stat } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
 import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
-import { formatLintReport, lintRegistry } from "../../stages/iglu/lint-registry";
-import { RegistryStore } from "../../stages/iglu/registry-store";
-import { IgluServer, isUuid } from "../../stages/iglu/server";
 import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
 
 const STAGE = "iglu";
@@ -44,6 +41,11 @@ const serve: CommandModule<object, ServeArgs> = {
       )
       .example("$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it") as unknown as Argv<ServeArgs>,
   handler: async (args) => {
+    // Loaded here, not at the top, so other commands do not pay for the registry's modules at startup.
+    const [{ RegistryStore }, { IgluServer, isUuid }] = await Promise.all([
+      import("../../stages/iglu/registry-store"),
+      import("../../stages/iglu/server"),
+    ]);
     const superApiKey = args.superApiKey ?? process.env.IGLU_SUPER_API_KEY;
     if (superApiKey !== undefined && !isUuid(superApiKey)) exitWithConfigError(STAGE, "the super API key must be a UUID");
     const store = await RegistryStore.open(args.dir, args.state).catch((error: Error) =>
@@ -101,6 +103,7 @@ const lint: CommandModule<object, LintArgs> = {
       .example("$0 iglu lint schemas --iglu-central", "lint the embedded registry")
       .example("$0 iglu lint schemas/com.acme/click/jsonschema/1-0-0 --skip-checks description,optionalNull", "one file") as unknown as Argv<LintArgs>,
   handler: async (args) => {
+    const { formatLintReport, lintRegistry } = await import("../../stages/iglu/lint-registry");
     const skipChecks = new Set(splitList(args.skipChecks));
     for (const name of skipChecks) {
       if (!(name in LINTERS)) exitWithConfigError(STAGE, `unknown check "${name}"; skippable checks are ${SKIPPABLE_LINTERS.join(", ")}`);

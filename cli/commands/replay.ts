@@ -3,10 +3,9 @@
  * Wires stages/replay to the process: stdout with awaited writes, EPIPE → exit 0, SIGTERM → stop and
  * flush, a progress bar (cli-progress) when stderr is a terminal.
  */
-import { SingleBar } from "cli-progress";
 import type { Argv, CommandModule } from "yargs";
 import { LineWriter } from "../../stages/shared/line-writer";
-import { listArchiveFiles, replay, ReplayInputError, totalBytes, type TimeWindow } from "../../stages/replay/replay";
+import type { TimeWindow } from "../../stages/replay/replay";
 import {
   exitWithConfigError,
   openBadChannel,
@@ -37,6 +36,11 @@ function parseTime(value: string | undefined, flag: string): Date | undefined {
 }
 
 async function run(args: ReplayArgs): Promise<never> {
+  // Loaded here, not at the top, so other commands do not pay for replay's modules at startup.
+  const [{ SingleBar }, { listArchiveFiles, replay, ReplayInputError, totalBytes }] = await Promise.all([
+    import("cli-progress"),
+    import("../../stages/replay/replay"),
+  ]);
   const window: TimeWindow = { since: parseTime(args.since, "--since"), until: parseTime(args.until, "--until") };
   if (args.rate !== undefined && !(args.rate > 0)) exitWithConfigError(STAGE, "--rate must be a number of lines per second above 0");
   let files: string[];

@@ -4,10 +4,8 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { ConfigError, runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
-import { IndexPattern, routeByKind, type Routing } from "../../stages/sink/document";
-import { ElasticsearchStore, elasticsearchClient } from "../../stages/sink/elasticsearch";
-import { runSink, StoreConfigError, type Store } from "../../stages/sink/sink";
-import { SqliteStore } from "../../stages/sink/sqlite";
+import type { IndexPattern, Routing } from "../../stages/sink/document";
+import type { Store } from "../../stages/sink/sink";
 import { MAPPING_KINDS, defaultMappingKind, indexTemplate, type MappingKind } from "../../stages/sink/templates";
 
 export const DEFAULT_DB_PATH = "data/telemetry.db";
@@ -79,9 +77,11 @@ function sinkCommand(name: string, preset: { index: string; describe: string } |
 }
 
 async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
+  // Loaded here, not at the top, so other commands do not pay for the sink's modules at startup.
+  const { runSink, StoreConfigError } = await import("../../stages/sink/sink");
   await runStdinStage(stage, args, async ({ input, bad, counters, signal, processor }) => {
     const notify = (message: string) => say(stage, message);
-    const routing = routingFor(args.index);
+    const routing = await routingFor(args.index);
     const patterns = "fixed" in routing ? [routing.fixed] : [...new Set(Object.values(routing.byKind))];
     let store: Store;
     try {
@@ -116,7 +116,8 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
   });
 }
 
-function routingFor(index: string | undefined): Routing {
+async function routingFor(index: string | undefined): Promise<Routing> {
+  const { IndexPattern, routeByKind } = await import("../../stages/sink/document");
   if (index === undefined) return routeByKind();
   try {
     return { fixed: new IndexPattern(index) };
@@ -137,10 +138,12 @@ async function openStore(
   signal: AbortSignal,
 ): Promise<Store | null> {
   if (!args.es) {
+    const { SqliteStore } = await import("../../stages/sink/sqlite");
     const store = new SqliteStore(args.db);
     store.prepareTables(patterns.map((pattern) => pattern.family));
     return store;
   }
+  const { ElasticsearchStore, elasticsearchClient } = await import("../../stages/sink/elasticsearch");
   const urls = args.es.split(",").map((url) => url.trim()).filter(Boolean);
   const client = elasticsearchClient({
     urls,
