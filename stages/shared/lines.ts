@@ -53,7 +53,8 @@ export class LineSplitter {
     // line is a substring of that, instead of a view and a decode per line (a third of the per-line cost).
     const lastNewline = chunk.lastIndexOf(NEWLINE);
     const head = lastNewline > 0 ? chunk.subarray(0, lastNewline) : undefined;
-    const ascii = head && isAscii(head) ? lenientUtf8.decode(head) : undefined;
+    // ASCII is a subset of Latin-1, whose decoder just widens bytes: cheaper than a UTF-8 decode.
+    const ascii = head && isAscii(head) ? Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString("latin1") : undefined;
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, start);
     while (newline !== -1) {
