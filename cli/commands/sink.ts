@@ -143,16 +143,15 @@ async function openStore(
     store.prepareTables(patterns.map((pattern) => pattern.family));
     return store;
   }
-  const { ElasticsearchStore, elasticsearchClient } = await import("../../stages/sink/elasticsearch");
-  const urls = args.es.split(",").map((url) => url.trim()).filter(Boolean);
-  const client = elasticsearchClient({
-    urls,
+  const { ElasticsearchHttp, ElasticsearchStore } = await import("../../stages/sink/elasticsearch");
+  const http = new ElasticsearchHttp({
+    urls: args.es.split(",").map((url) => url.trim()).filter(Boolean),
     username: args.esUser,
     password: args.esPassword,
     apiKey: args.esApiKey,
     caFile: args.esCa,
   });
-  const store = new ElasticsearchStore(client, urls);
+  const store = new ElasticsearchStore(http);
   if (!(await store.waitUntilReachable(notify, signal))) {
     await store.close();
     return null;

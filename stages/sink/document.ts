@@ -94,8 +94,8 @@ export interface SinkDocument {
   time: Date | null;
   source: string;
   kind: RecordKind;
-  /** Where it came from, for bad rows that must carry the original. */
-  record: InputRecord;
+  /** Where it came from, for bad rows that must carry the original (not the parsed value: memory). */
+  record: Pick<InputRecord, "line" | "text">;
 }
 
 export type Routing = { fixed: IndexPattern } | { byKind: Readonly<Record<RecordKind, IndexPattern>> };
@@ -115,7 +115,15 @@ export function toDocument(record: InputRecord, routing: Routing): SinkDocument 
   const time = recordTime(value, kind);
   const pattern = "fixed" in routing ? routing.fixed : routing.byKind[kind];
   const source = kind === "enriched" ? withGeoLocation(value, record.text) : record.text;
-  return { id: documentId(value, kind), index: pattern.nameFor(time), family: pattern.family, time, source, kind, record };
+  return {
+    id: documentId(value, kind),
+    index: pattern.nameFor(time),
+    family: pattern.family,
+    time,
+    source,
+    kind,
+    record: { line: record.line, text: record.text },
+  };
 }
 
 /**
@@ -125,5 +133,7 @@ export function toDocument(record: InputRecord, routing: Routing): SinkDocument 
 function withGeoLocation(event: JsonObject, text: string): string {
   const { geo_latitude: lat, geo_longitude: lon } = event;
   if (typeof lat !== "number" || typeof lon !== "number" || "geo_location" in event) return text;
-  return JSON.stringify({ ...event, geo_location: `${lat},${lon}` });
+  // The line is one JSON object, so the field can go in before its closing brace: no re-serialising.
+  const close = text.lastIndexOf("}");
+  return `${text.slice(0, close)},"geo_location":"${lat},${lon}"}`;
 }

@@ -62,7 +62,7 @@ export async function runSink(
   let batchBytes = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  const writeBad = (reason: string, record: InputRecord) => {
+  const writeBad = (reason: string, record: Pick<InputRecord, "text">) => {
     const row = makeBadRow(
       "generic_error",
       context.processor,

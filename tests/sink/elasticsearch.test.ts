@@ -17,6 +17,7 @@ import {
   ElasticsearchNode,
   enrichedEvents,
   es,
+  freePort,
   lines,
   logRecords,
   repo,
@@ -95,10 +96,13 @@ describe("sink into Elasticsearch", () => {
       schema: "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0",
       data: { processor: { artifact: "a", version: "1" }, failure: { timestamp: "2025-11-27T10:00:00Z", errors: ["x"] }, payload: "raw text" },
     });
+    // A URL list whose first node is down: the sink starts on the one that is up.
+    const urls = `http://127.0.0.1:${await freePort()},${shared}`;
     const run = await telemetry(
-      ["sink", "--es", shared, "--index", index, "--mapping", "bad", "--stats-interval", "0"],
+      ["sink", "--es", urls, "--index", index, "--mapping", "bad", "--stats-interval", "0"],
       lines([...badRows(7), generic]),
     );
+    expect(run.stderr).not.toContain("waiting for");
     expect(run.code).toBe(0);
     expect(await countDocuments(shared, index)).toBe(8);
     const answer = await es(shared, "POST", `/${index}/_search`, {
