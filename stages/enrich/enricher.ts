@@ -119,10 +119,10 @@ export class Enricher {
     return outcomes;
   }
 
-  private setUp(source: EventSource, position: number, address: string, now: Date): EnrichedEvent {
+  /** The columns that come from the request rather than the event; `event_id` waits for the tracker's `eid`. */
+  private setUp(source: EventSource, address: string, now: Date): EnrichedEvent {
     const { raw } = source;
     const event = newEnrichedEvent();
-    event.event_id = derivedEventId(raw.id, position);
     event.v_collector = tsvSafe(raw.collector);
     event.v_etl = this.etlVersion;
     event.etl_tstamp = now.getTime();
@@ -135,9 +135,11 @@ export class Enricher {
 
   private async enrichEvent(source: EventSource, position: number, address: string, now: Date): Promise<EnrichOutcome> {
     const { parameters, raw } = source;
-    const event = this.setUp(source, position, address, now);
+    const event = this.setUp(source, address, now);
     const violations: SchemaViolationMessage[] = [];
     const fieldFailures = mapParameters(parameters, event);
+    // Derived only when the tracker sent no usable eid (hashing it for every event cost more than it saved).
+    event.event_id ??= derivedEventId(raw.id, position);
     if (fieldFailures.length > 0) violations.push(atomicFieldMessage(fieldFailures));
     event.unstruct_event = await extractUnstructEvent(parameters, this.resolver, violations);
     event.contexts = await extractContexts(parameters, this.resolver, violations);

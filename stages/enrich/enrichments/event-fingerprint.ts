@@ -3,20 +3,25 @@
  * by name, each written as name, U+001F, value, U+001F, leaving out `excludeParameters` (the ones that
  * differ between retries of the same event: eid, stm, nuid, cv). Same input as Snowplow, same hash.
  */
-import { createHash } from "node:crypto";
 import type { EnrichmentDefinition } from "./config";
 
 const UNIT_SEPARATOR = "\u001f";
-/** Snowplow's algorithm names → node:crypto's. */
+/** Snowplow's algorithm names → Bun.CryptoHasher's. */
 const ALGORITHMS = { MD5: "md5", SHA1: "sha1", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" } as const;
 
-function eventFingerprint(parameters: Readonly<Record<string, string>>, excluded: ReadonlySet<string>, algorithm: string): string {
-  let input = "";
+function eventFingerprint(
+  parameters: Readonly<Record<string, string>>,
+  excluded: ReadonlySet<string>,
+  algorithm: Bun.SupportedCryptoAlgorithms,
+): string {
+  const parts: string[] = [];
   // Plain code-unit order, as Scala's String `<` sorts.
   for (const name of Object.keys(parameters).sort()) {
-    if (!excluded.has(name)) input += name + UNIT_SEPARATOR + parameters[name] + UNIT_SEPARATOR;
+    if (!excluded.has(name)) parts.push(name, parameters[name]!);
   }
-  return createHash(algorithm).update(input, "utf8").digest("hex");
+  const input = parts.length === 0 ? "" : parts.join(UNIT_SEPARATOR) + UNIT_SEPARATOR;
+  // One-shot hashing of a joined string: measurably cheaper per event than node:crypto's createHash.
+  return Bun.CryptoHasher.hash(algorithm, input, "hex");
 }
 
 export const eventFingerprintConfig: EnrichmentDefinition = {
