@@ -30,6 +30,9 @@ export class SqliteStore implements Store {
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { create: true, strict: true });
+      // Enriched events are 1–4 KB: on 16 KB pages most fit beside others instead of spilling into
+      // overflow pages (about 1.5× the insert rate measured here). Only takes effect on a new file.
+      this.db.run("PRAGMA page_size = 16384");
       this.db.run("PRAGMA journal_mode = WAL");
       // NORMAL in WAL mode loses no committed transaction on a process crash, only on power loss.
       this.db.run("PRAGMA synchronous = NORMAL");
