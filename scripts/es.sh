@@ -4,10 +4,12 @@
 #   scripts/es.sh fetch     download (mvn dependency:copy) and unpack into .cache/elasticsearch/
 #   scripts/es.sh start     start a node on 127.0.0.1:$ES_PORT and wait until it is yellow or green
 #   scripts/es.sh stop      stop that node and wait until it has exited
+#   scripts/es.sh remove    stop it and delete its data, config and logs (the download stays)
 #   scripts/es.sh status    exit 0 when the node answers /_cluster/health, 1 otherwise
 #   scripts/es.sh url       print http://127.0.0.1:$ES_PORT
 #
-# Environment: ES_PORT (9200), ES_VERSION (8.19.21: the newest integ-test-zip Maven Central serves; it has
+# Environment: ES_PORT (9200), ES_CACHE_DIR (.cache/elasticsearch, or /var/tmp/telemetry-elasticsearch when
+# the work tree is in a folder other users cannot enter), ES_VERSION (8.19.21: the newest integ-test-zip Maven Central serves; it has
 # no 9.x), ES_HEAP (512m), ES_JAVA_HOME (else a JDK under /usr/lib/jvm), ES_USER (telemetry-es),
 # ES_START_TIMEOUT seconds (120).
 #
@@ -23,7 +25,19 @@ port="${ES_PORT:-9200}"
 heap="${ES_HEAP:-512m}"
 user="${ES_USER:-telemetry-es}"
 timeout="${ES_START_TIMEOUT:-120}"
-cache="$repo/.cache/elasticsearch"
+
+# The node runs as its own user, who must reach the distribution through every parent folder. A work
+# tree under a private folder (e.g. /root) is not reachable, so the cache then lives in /var/tmp.
+world_searchable() {
+  local dir="$1"
+  while [ "$dir" != "/" ]; do
+    [ "$(( 0$(stat -c %a "$dir") & 1 ))" -eq 1 ] || return 1
+    dir="$(dirname "$dir")"
+  done
+}
+if [ -n "${ES_CACHE_DIR:-}" ]; then cache="$ES_CACHE_DIR"
+elif world_searchable "$repo"; then cache="$repo/.cache/elasticsearch"
+else cache="/var/tmp/telemetry-elasticsearch"; fi
 home="$cache/elasticsearch-$version"
 node="$cache/node-$port"
 url="http://127.0.0.1:$port"
@@ -113,9 +127,8 @@ start() {
   fi
   fetch
   ensure_user
-  # The node's user must reach the distribution through every parent folder.
   runuser -u "$user" -- test -r "$home/lib" ||
-    fail "user $user cannot read $home (a parent folder is not world-searchable); move the work tree or set permissions"
+    fail "user $user cannot read $home (a parent folder is not searchable by others); set ES_CACHE_DIR"
   write_config
   local java
   java="$(java_home)"
@@ -158,7 +171,8 @@ case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
+  remove) stop; rm -rf "$node" ;;
   status) [ -n "$(health)" ] ;;
   url) echo "$url" ;;
-  *) echo "usage: scripts/es.sh fetch|start|stop|status|url   (ES_PORT, ES_VERSION, ES_HEAP, ES_JAVA_HOME)" >&2; exit 2 ;;
+  *) echo "usage: scripts/es.sh fetch|start|stop|remove|status|url   (ES_PORT, ES_VERSION, ES_HEAP, ES_JAVA_HOME)" >&2; exit 2 ;;
 esac

@@ -221,8 +221,7 @@ try {
   }));
 } finally {
   if (ownPort !== null) {
-    await esScript("stop", ownPort);
-    rmSync(join(repo, ".cache/elasticsearch", `node-${ownPort}`), { recursive: true, force: true });
+    await esScript("remove", ownPort);
   }
 }
 

@@ -2,7 +2,6 @@
  * What the sink suites share: running the real `bin/telemetry`, a real Elasticsearch node through
  * scripts/es.sh, free ports, and records to store.
  */
-import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 
@@ -73,7 +72,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function esScriptRun(command: "start" | "stop", port: number): Promise<void> {
+async function esScriptRun(command: "start" | "stop" | "remove", port: number): Promise<void> {
   const child = Bun.spawn([esScript, command], {
     env: { ...process.env, ES_PORT: String(port) },
     stdout: "pipe",
@@ -106,9 +105,8 @@ export class ElasticsearchNode {
   }
 
   /** Stops it and deletes its data, config and logs (the unpacked distribution stays for the next run). */
-  async remove(): Promise<void> {
-    await this.stop();
-    rmSync(resolve(repo, ".cache/elasticsearch", `node-${this.port}`), { recursive: true, force: true });
+  remove(): Promise<void> {
+    return esScriptRun("remove", this.port);
   }
 }
 
