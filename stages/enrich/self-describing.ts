@@ -36,18 +36,43 @@ export function isSelfDescribing(value: unknown): value is SelfDescribing {
 /** Why a value is not a self-describing JSON with a valid Iglu URI, or null when it is one. */
 export function notIgluReason(value: unknown): "INVALID_DATA_PAYLOAD" | "INVALID_IGLUURI" | "INVALID_SCHEMAVER" | null {
   if (!isSelfDescribing(value)) return "INVALID_DATA_PAYLOAD";
-  const match = IGLU_URI.exec(value.schema);
-  if (!match) return "INVALID_IGLUURI";
-  return SCHEMA_VER.test(match[4]!) ? null : "INVALID_SCHEMAVER";
+  return uriReason(value.schema);
 }
+
+/**
+ * The verdict on each schema URI seen, as every event repeats the same few: the two regexes ran several
+ * times per event. Cleared when full, so a stream of made-up URIs cannot grow it.
+ */
+const uriVerdicts = new Map<string, "INVALID_IGLUURI" | "INVALID_SCHEMAVER" | null>();
+
+function uriReason(uri: string): "INVALID_IGLUURI" | "INVALID_SCHEMAVER" | null {
+  let verdict = uriVerdicts.get(uri);
+  if (verdict === undefined) {
+    const match = IGLU_URI.exec(uri);
+    verdict = !match ? "INVALID_IGLUURI" : SCHEMA_VER.test(match[4]!) ? null : "INVALID_SCHEMAVER";
+    if (uriVerdicts.size >= 1000) uriVerdicts.clear();
+    uriVerdicts.set(uri, verdict);
+  }
+  return verdict;
+}
+
+/** Each criterion as a regex (criteria are the few constants of the code). */
+const criterionPatterns = new Map<string, RegExp>();
 
 /** Whether `iglu:v/n/f/M-R-A` matches a criterion such as `iglu:v/n/f/1-0-*` (`*` matches any number). */
 export function schemaMatches(uri: string, criterion: string): boolean {
-  const cut = criterion.lastIndexOf("/");
-  if (!uri.startsWith(criterion.slice(0, cut + 1))) return false;
-  const version = uri.slice(cut + 1).split("-");
-  const wanted = criterion.slice(cut + 1).split("-");
-  return version.length === 3 && wanted.every((part, index) => part === "*" || part === version[index]);
+  let pattern = criterionPatterns.get(criterion);
+  if (pattern === undefined) {
+    const cut = criterion.lastIndexOf("/");
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    // Exactly three `-`-separated parts after the prefix; a `*` (or missing) part of the criterion is any part.
+    const wanted = criterion.slice(cut + 1).split("-");
+    const parts = [0, 1, 2].map((index) => (wanted[index] === undefined || wanted[index] === "*" ? "[^-]*" : escape(wanted[index]!)));
+    const matchable = wanted.slice(3).every((part) => part === "*");
+    pattern = matchable ? new RegExp(`^${escape(criterion.slice(0, cut + 1))}${parts.join("-")}$`) : /(?!)/;
+    criterionPatterns.set(criterion, pattern);
+  }
+  return pattern.test(uri);
 }
 
 /** The JSON text of a plain or base64 parameter; base64 is read in either alphabet, padding optional. */

@@ -58,12 +58,26 @@ type CacheEntry =
   | { found: true; schema: object; compiled?: Compiled }
   | { found: false; history: Map<string, LookupHistory>; transient: boolean; attempts: number; retryAt: number };
 
+/** A resolved, compiled schema on the hot path, valid until its cache entry expires. */
+interface ReadyValidator {
+  validate: ValidateFunction;
+  valid: ValidationOutcome;
+  expiresAt: number;
+}
+
 export class Resolver {
   readonly repositories: readonly Repository[];
   private readonly ajv: Ajv = createAjv();
   private readonly cache: LRUCache<string, CacheEntry> | undefined;
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly ttlMs: number | undefined;
+  /**
+   * Schema URI exactly as data names it → its compiled validator, for schemas already found and compiled.
+   * Enrich validates about three times per event; this makes each a Map lookup instead of parsing the URI,
+   * rebuilding the cache key and asking the LRU. An entry goes when its cache entry is evicted or expires
+   * (a hit here does not refresh the entry's LRU recency, so a busy schema may be looked up again sooner).
+   */
+  private readonly ready = new Map<string, ReadyValidator>();
 
   constructor(settings: ResolverSettings) {
     this.repositories = settings.repositories;
@@ -74,7 +88,8 @@ export class Resolver {
         max: Math.floor(settings.cacheSize),
         ttl: this.ttlMs,
         // Drop an evicted schema from ajv too, or its compiled code would outlive the cache.
-        dispose: (entry) => {
+        dispose: (entry, uri) => {
+          this.ready.delete(uri);
           if (entry.found) this.ajv.removeSchema(entry.schema);
         },
       });
@@ -133,7 +148,16 @@ export class Resolver {
     return entry.found ? { schema: entry.schema } : { igluError: resolutionError(entry) };
   }
 
-  async validate(uri: string, data: unknown): Promise<ValidationOutcome> {
+  /** Validates data against the schema `uri` names; synchronous once that schema is resolved and compiled. */
+  validate(uri: string, data: unknown): ValidationOutcome | Promise<ValidationOutcome> {
+    const ready = this.ready.get(uri);
+    if (ready !== undefined && Date.now() < ready.expiresAt) {
+      return ready.validate(data) ? ready.valid : validationError(uri, ready.validate);
+    }
+    return this.resolveAndValidate(uri, data);
+  }
+
+  private async resolveAndValidate(uri: string, data: unknown): Promise<ValidationOutcome> {
     const key = parseSchemaUri(uri);
     if ("error" in key) return { ok: false, schemaKey: String(uri), igluError: { error: "InvalidData", message: key.error } };
     const entry = await this.entry(key);
@@ -144,8 +168,13 @@ export class Resolver {
     const valid = compiled(data);
     // Without a cache every lookup brings a new schema object; do not let ajv keep them all.
     if (!this.cache) this.ajv.removeSchema(entry.schema);
+    // `uri` is the cache key (parseSchemaUri and schemaUri round-trip exactly); the validator is ready for
+    // as long as the cache keeps this entry.
+    else if (this.cache.peek(uri) === entry) {
+      this.ready.set(uri, { validate: compiled, valid: { ok: true, key }, expiresAt: Date.now() + this.cache.getRemainingTTL(uri) });
+    }
     if (valid) return { ok: true, key };
-    return { ok: false, schemaKey: uri, igluError: { error: "ValidationError", dataReports: dataReports(compiled.errors) } };
+    return validationError(uri, compiled);
   }
 
   private compile(key: SchemaKey, schema: object): Compiled {
@@ -200,6 +229,10 @@ function record(history: Map<string, LookupHistory>, repository: string, failure
     attempts: (previous?.attempts ?? 0) + 1,
     lastAttempt: new Date().toISOString(),
   });
+}
+
+function validationError(uri: string, validate: ValidateFunction): ValidationOutcome {
+  return { ok: false, schemaKey: uri, igluError: { error: "ValidationError", dataReports: dataReports(validate.errors) } };
 }
 
 function resolutionError(entry: Extract<CacheEntry, { found: false }>): IgluError {

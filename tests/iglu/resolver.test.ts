@@ -167,6 +167,25 @@ describe("resolver on static folders and resolver configs", () => {
     expect((await tiny.validate("iglu:com.acme/first/jsonschema/1-0-0", {})).ok).toBe(false);
   });
 
+  test("a schema already compiled is used only until its cache entry expires (cacheTtl)", async () => {
+    const root = scratch();
+    putSchema(root, "expiring", "1-0-0", { v: { enum: [1] } });
+    const configPath = join(scratch(), "resolver.json");
+    writeFileSync(configPath, JSON.stringify({
+      schema: "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
+      data: { cacheSize: 10, cacheTtl: 1, repositories: [{ name: "dir", priority: 0, vendorPrefixes: [], connection: { embedded: { path: root } } }] },
+    }));
+    const resolver = await Resolver.load(configPath);
+    const uri = "iglu:com.acme/expiring/jsonschema/1-0-0";
+    expect((await resolver.validate(uri, { v: 1 })).ok).toBe(true);
+    rmSync(join(root, "com.acme/expiring"), { recursive: true });
+    // Within the TTL the compiled schema still answers, for valid and invalid data alike.
+    expect((await resolver.validate(uri, { v: 1 })).ok).toBe(true);
+    expect(failure(await resolver.validate(uri, { v: 2 })).igluError.error).toBe("ValidationError");
+    await Bun.sleep(1100);
+    expect(failure(await resolver.validate(uri, { v: 1 })).igluError.error).toBe("ResolutionError");
+  });
+
   test("a config that breaks resolver-config's schema, or a path that is nothing, is a ResolverConfigError", async () => {
     const path = join(scratch(), "bad.json");
     writeFileSync(path, JSON.stringify({ schema: "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3", data: { cacheSize: 10 } }));
