@@ -60,7 +60,7 @@ function sinkCommand(name: string, preset: { index: string; describe: string } |
         built = built.option("index", {
           type: "string",
           describe:
-            "index name; %Y %m %d %H are filled from each record's time (default: by record kind: good, bad, logs-%Y.%m.%d, raw)",
+            "index name; %Y %m %d %H are filled from each record's time (default: by record kind: good, bad, logs-%Y.%m.%d, raw, other)",
         });
       }
       return built
