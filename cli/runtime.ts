@@ -124,7 +124,7 @@ export async function runStdinStage(
   const output = new LineWriter(process.stdout);
   const bad = openBadChannel(stage, args.bad);
   const counters = new StageCounters();
-  const stopReporting = counters.startReporting(stage, args.statsInterval, (line) => say(stage, line));
+  const stopReporting = counters.startReporting(args.statsInterval, (line) => say(stage, line));
   output.closed.then(() => process.exit(0));
   const input = readRecords(stdinChunks(signal), {
     maxLineBytes: args.maxLineBytes,

@@ -216,7 +216,7 @@ async function run(args: CollectArgs): Promise<void> {
   } catch (error) {
     exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);
   }
-  const stopReporting = counters.startReporting(STAGE, args.statsInterval, (line) => say(STAGE, line));
+  const stopReporting = counters.startReporting(args.statsInterval, (line) => say(STAGE, line));
   say(STAGE, `listening on http://${server.hostname}:${server.port}`);
 
   let finishing = false;

@@ -69,7 +69,7 @@ async function run(args: LogsListenArgs): Promise<never> {
     throw new ConfigError(`cannot listen on ${args.host} (port ${args.port}${args.udpPort === undefined ? "" : `, UDP ${args.udpPort}`}): ${(error as Error).message}`);
   }
   say(STAGE, `listening on ${listener.addresses.join(", ")}`);
-  const stopReporting = counters.startReporting(STAGE, args.statsInterval, warn);
+  const stopReporting = counters.startReporting(args.statsInterval, warn);
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   await listener.close();
   await output.end();
