@@ -31,22 +31,26 @@ done
 exec 3<>"$RUN/bad.fifo"
 
 pids=()
-start() { # name, then the command; each stage in its own session so a terminal's Ctrl-C reaches only us
-  local name="$1"; shift
-  setsid "$@" 2>>"$DATA/$name.log" &
+# start NAME STDIN STDOUT COMMAND…: each stage in its own session, so a terminal's Ctrl-C reaches only this
+# script, which then stops the stages in order. The redirections happen in the child, since opening a FIFO
+# blocks until its other end is opened; fd 3 is closed there so only this script holds bad.fifo open.
+start() {
+  local name="$1" input="$2" output="$3"
+  shift 3
+  (exec setsid "$@" <"$input" >"$output" 2>>"$DATA/$name.log" 3>&-) &
   pids+=("$!")
   echo "$!" >"$RUN/$name.pid"
 }
 
-start sink-bad "$telemetry" sink-bad "${store[@]}" --bad "$DATA/sink-bad.failed.ndjson" <"$RUN/bad.fifo"
-start sink-good "$telemetry" sink-good "${store[@]}" --bad "$RUN/bad.fifo" <"$RUN/good.fifo"
-start sink-logs "$telemetry" sink --index 'logs-%Y.%m.%d' "${store[@]}" --bad "$RUN/bad.fifo" <"$RUN/logs.fifo"
-start enrich "$telemetry" enrich --bad "$RUN/bad.fifo" <"$RUN/raw.fifo" >"$RUN/good.fifo"
-start collect "$telemetry" collect --port "$COLLECT_PORT" --bad "$RUN/bad.fifo" >"$RUN/raw.fifo"
+start sink-bad "$RUN/bad.fifo" /dev/null "$telemetry" sink-bad "${store[@]}" --bad "$DATA/sink-bad.failed.ndjson"
+start sink-good "$RUN/good.fifo" /dev/null "$telemetry" sink-good "${store[@]}" --bad "$RUN/bad.fifo"
+start sink-logs "$RUN/logs.fifo" /dev/null "$telemetry" sink --index 'logs-%Y.%m.%d' "${store[@]}" --bad "$RUN/bad.fifo"
+start enrich "$RUN/raw.fifo" "$RUN/good.fifo" "$telemetry" enrich --bad "$RUN/bad.fifo"
+start collect /dev/null "$RUN/raw.fifo" "$telemetry" collect --port "$COLLECT_PORT" --bad "$RUN/bad.fifo"
 collect_pid=$!
-start logs-listen "$telemetry" logs-listen --port "$LOGS_PORT" --bad "$RUN/bad.fifo" >"$RUN/logs.fifo"
+start logs-listen /dev/null "$RUN/logs.fifo" "$telemetry" logs-listen --port "$LOGS_PORT" --bad "$RUN/bad.fifo"
 logs_pid=$!
-start iglu "$telemetry" iglu serve --port "$IGLU_PORT" --dir schemas
+start iglu /dev/null /dev/null "$telemetry" iglu serve --port "$IGLU_PORT" --dir schemas
 iglu_pid=$!
 echo "$$" >"$RUN/up.pid"
 
