@@ -1,0 +1,118 @@
+/**
+ * `make up` end to end: scripts/up.sh joins the real stages with FIFOs on the SQLite default; the real
+ * node tracker and a raw log sender feed it; stopping it must drain everything into the store.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker } from "@snowplow/node-tracker";
+
+const root = join(import.meta.dir, "../..");
+
+async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const data = mkdtempSync(join(tmpdir(), "telemetry-up-"));
+const ports = { collect: await freePort(), logs: await freePort(), iglu: await freePort() };
+const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
+  cwd: root,
+  env: {
+    ...process.env,
+    ES_URL: "",
+    DATA: data,
+    COLLECT_PORT: String(ports.collect),
+    LOGS_PORT: String(ports.logs),
+    IGLU_PORT: String(ports.iglu),
+  },
+  stdout: "pipe",
+  stderr: "pipe",
+});
+afterAll(() => {
+  if (pipeline.exitCode === null) pipeline.kill("SIGKILL");
+});
+
+test("events and logs sent to `make up` all land in SQLite, good and bad apart, after a clean stop", async () => {
+  await waitFor("the collector", async () => (await fetch(`http://127.0.0.1:${ports.collect}/health`)).ok);
+  await waitFor("logs-listen", async () => {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port: ports.logs, socket: { data() {} } });
+    socket.end();
+    return true;
+  });
+
+  const statuses: number[] = [];
+  const tracker = newTracker(
+    { namespace: "up", appId: "up-test", encodeBase64: true },
+    {
+      endpoint: "127.0.0.1",
+      port: ports.collect,
+      protocol: "http",
+      eventMethod: "post",
+      bufferSize: 4,
+      onRequestSuccess: (_batch, response) => statuses.push(response.status),
+      onRequestFailure: (failure) => statuses.push(failure.status ?? -1),
+    },
+  );
+  tracker.track(buildPageView({ pageUrl: "https://shop.example.com/cart", pageTitle: "Cart" }));
+  tracker.track(buildStructEvent({ category: "cart", action: "add" }));
+  tracker.track(
+    buildSelfDescribingEvent({
+      event: {
+        schema: "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1",
+        data: { targetUrl: "https://example.com/docs" },
+      },
+    }),
+  );
+  // No such schema anywhere: this one must come out as a typed bad row, not vanish.
+  tracker.track(
+    buildSelfDescribingEvent({ event: { schema: "iglu:com.acme/unknown/jsonschema/1-0-0", data: { a: 1 } } }),
+  );
+  await waitFor("the tracker's answer", async () => statuses.length > 0);
+  expect(statuses).toEqual([200]);
+
+  const logs = await Bun.connect({ hostname: "127.0.0.1", port: ports.logs, socket: { data() {} } });
+  logs.write('{"message":"payment failed","level":"ERROR","logger_name":"shop.Payments"}\nplain words\n');
+  logs.end();
+  await Bun.sleep(200);
+
+  // Stop right away: whatever was accepted must still reach the store.
+  pipeline.kill("SIGTERM");
+  expect(await pipeline.exited).toBe(0);
+
+  const db = new Database(join(data, "telemetry.db"), { readonly: true });
+  const good = db.query("SELECT doc FROM good").all() as { doc: string }[];
+  const events = good.map((row) => JSON.parse(row.doc));
+  expect(events.map((e) => e.event).sort()).toEqual(["page_view", "struct", "unstruct"]);
+  expect(events.every((e) => e.app_id === "up-test")).toBe(true);
+  expect(events.find((e) => e.event === "unstruct").unstruct_event_com_snowplowanalytics_snowplow_link_click_1).toEqual(
+    { targetUrl: "https://example.com/docs" },
+  );
+
+  const bad = (db.query("SELECT doc FROM bad").all() as { doc: string }[]).map((row) => JSON.parse(row.doc));
+  expect(bad.map((row) => row.schema)).toEqual([
+    "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1",
+  ]);
+  expect(JSON.stringify(bad[0].data.failure)).toContain("iglu:com.acme/unknown/jsonschema/1-0-0");
+
+  const logRows = (db.query("SELECT index_name, doc FROM logs").all() as { index_name: string; doc: string }[]).map(
+    (row) => ({ index: row.index_name, ...JSON.parse(row.doc) }),
+  );
+  expect(logRows.map((row) => row.message).sort()).toEqual(["payment failed", "plain words"]);
+  expect(logRows.every((row) => /^logs-\d{4}\.\d{2}\.\d{2}$/.test(row.index))).toBe(true);
+  expect(logRows.find((row) => row.message === "plain words").tags).toEqual(["_jsonparsefailure"]);
+  db.close();
+}, 90_000);
