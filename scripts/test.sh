@@ -13,7 +13,7 @@ if [ -z "${ES_URL:-}" ]; then
   ES_URL="$(scripts/es.sh url)"
   export ES_URL
 fi
-stop_es() { $started_es && scripts/es.sh stop; }
+stop_es() { if $started_es; then scripts/es.sh stop; started_es=false; fi; }
 trap stop_es EXIT
 
 mkdir -p .cache
@@ -32,5 +32,7 @@ failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc '0-9')
 passed=${passed:-0}
 failed=$(( ${failed:-0} + typecheck_failed ))
 [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+stop_es
+trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$typecheck_failed" -eq 0 ]
