@@ -101,17 +101,26 @@ function shreddedContexts(event: EnrichedEvent): Map<string, unknown[]> | null {
 const atomicJson = new Function(
   "e",
   "iso",
+  "quote",
   "let j = '';\n" +
     SPECS.filter(([, kind]) => kind !== "contexts" && kind !== "unstruct")
       .map(([name, kind]) => {
         const key = JSON.stringify("," + JSON.stringify(name) + ":");
         const value = `e.${name}`;
-        const text = kind === "string" ? `JSON.stringify(${value})` : kind === "timestamp" ? `'"' + iso(${value}) + '"'` : `String(${value})`;
+        const text = kind === "string" ? `quote(${value})` : kind === "timestamp" ? `'"' + iso(${value}) + '"'` : `String(${value})`;
         return `if (${value} !== null) j += ${key} + ${text};`;
       })
       .join("\n") +
     "\nreturn j;",
-) as (event: EnrichedEvent, iso: (ms: number) => string) => string;
+) as (event: EnrichedEvent, iso: (ms: number) => string, quote: (text: string) => string) => string;
+
+/** What JSON.stringify would escape in a string: quote, backslash, control characters, lone surrogates. */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON; most column values need no escaping, and a regex test is cheaper than JSON.stringify. */
+function quote(text: string): string {
+  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : '"' + text + '"';
+}
 
 /**
  * The Analytics-SDK ("lossy") JSON line: every non-empty atomic column under its name, timestamps as
@@ -124,7 +133,7 @@ const atomicJson = new Function(
  * half of the output. The TSV (`toTsv`) keeps all 131 columns.
  */
 export function toAnalyticsJsonLine(event: EnrichedEvent): string {
-  let json = atomicJson(event, isoTimestamp);
+  let json = atomicJson(event, isoTimestamp, quote);
   if (event.geo_latitude !== null && event.geo_longitude !== null) {
     json += ',"geo_location":"' + event.geo_latitude + "," + event.geo_longitude + '"';
   }
