@@ -13,13 +13,14 @@ export interface UrlFailure {
   expectation: string;
 }
 
-interface UrlParts {
-  scheme: string;
-  host: string | null;
-  port: number | null;
-  path: string | null;
-  query: string | null;
-  fragment: string | null;
+/** A URL as WHATWG URL parsing splits it, in the form of Enrich's url columns. */
+export interface UrlParts {
+  readonly scheme: string;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly path: string | null;
+  readonly query: string | null;
+  readonly fragment: string | null;
 }
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443 };
@@ -32,21 +33,40 @@ function splitUrl(text: string): UrlParts | null {
     return null;
   }
   const scheme = url.protocol.slice(0, -1);
-  return {
+  return Object.freeze({
     scheme,
     host: url.hostname === "" ? null : url.hostname,
     port: url.port !== "" ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? null),
     path: url.pathname === "" ? null : url.pathname,
     query: url.search.length > 1 ? url.search.slice(1) : null,
     fragment: url.hash.length > 1 ? url.hash.slice(1) : null,
-  };
+  });
+}
+
+/** Recently split URLs; cleared when full, so its size stays bounded whatever the traffic. */
+const splitUrls = new Map<string, UrlParts | null>();
+const SPLIT_URLS_KEPT = 2000;
+
+/**
+ * The parts of an absolute URL, or null when it is not one. Page URLs and referrers repeat from event to
+ * event, and each event's page URL and referrer are parsed more than once (url columns, referer_parser),
+ * so answers are kept for a while.
+ */
+export function urlParts(text: string): UrlParts | null {
+  let parts = splitUrls.get(text);
+  if (parts === undefined) {
+    parts = splitUrl(text);
+    if (splitUrls.size >= SPLIT_URLS_KEPT) splitUrls.clear();
+    splitUrls.set(text, parts);
+  }
+  return parts;
 }
 
 /** Fills page_url (falling back to the Referer header) and its parts. */
 export function setPageUrlFields(event: EnrichedEvent, refererHeader: string | undefined): UrlFailure | null {
   if (event.page_url === null && refererHeader !== undefined) event.page_url = tsvSafe(refererHeader);
   if (event.page_url === null) return null;
-  const parts = splitUrl(event.page_url);
+  const parts = urlParts(event.page_url);
   if (parts === null) return { field: "page_url", value: event.page_url, expectation: "an absolute URL" };
   event.page_urlscheme = parts.scheme;
   event.page_urlhost = parts.host;
@@ -59,7 +79,7 @@ export function setPageUrlFields(event: EnrichedEvent, refererHeader: string | u
 
 export function setReferrerUrlFields(event: EnrichedEvent): UrlFailure | null {
   if (event.page_referrer === null) return null;
-  const parts = splitUrl(event.page_referrer);
+  const parts = urlParts(event.page_referrer);
   if (parts === null) return { field: "page_referrer", value: event.page_referrer, expectation: "an absolute URL" };
   event.refr_urlscheme = parts.scheme;
   event.refr_urlhost = parts.host;

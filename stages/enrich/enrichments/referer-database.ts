@@ -76,10 +76,10 @@ export class RefererDatabase {
   lookup(host: string, path: string): RefererEntry | undefined {
     const firstSegment = path.split("/").find((part) => part !== "");
     const paths = firstSegment === undefined ? [""] : [path, `/${firstSegment}`, ""];
-    const labels = host.split(".");
     for (const candidatePath of paths) {
-      for (let start = 0; start < labels.length; start++) {
-        const entry = this.entries.get(labels.slice(start).join(".") + candidatePath);
+      // The host, then what follows each of its dots: www.google.co.uk, google.co.uk, co.uk, uk.
+      for (let start = 0; start !== -1; start = host.indexOf(".", start) + 1 || -1) {
+        const entry = this.entries.get((start === 0 ? host : host.slice(start)) + candidatePath);
         if (entry) return entry;
       }
     }

@@ -6,10 +6,11 @@
  */
 import { readFileSync } from "node:fs";
 import { tsvSafe } from "../conversions";
+import { urlParts } from "../url-fields";
 import { ConfigProblem, localAsset, type EnrichmentDefinition } from "./config";
 import { bundledRefererDatabase, RefererDatabase, type RefererEntry } from "./referer-database";
 
-const REFERER_SCHEMES = new Set(["http:", "https:", "android-app:"]);
+const REFERER_SCHEMES = new Set(["http", "https", "android-app"]);
 
 /** Java's URLDecoder: `+` is a space; a malformed escape makes the pair unusable. */
 function decodeQueryPart(text: string): string | undefined {
@@ -63,23 +64,22 @@ export const refererParser: EnrichmentDefinition = {
       name: config.key.name,
       schemaKey: config.schema,
       apply({ event }) {
-        if (event.page_referrer === null || !URL.canParse(event.page_referrer)) return;
-        const url = new URL(event.page_referrer);
-        if (!REFERER_SCHEMES.has(url.protocol) || url.hostname === "") return;
-        const host = url.hostname;
+        const url = event.page_referrer === null ? null : urlParts(event.page_referrer);
+        if (url === null || !REFERER_SCHEMES.has(url.scheme) || url.host === null) return;
+        const host = url.host;
         if (host === event.page_urlhost || internalDomains.has(host)) {
           event.refr_medium = "internal";
           return;
         }
-        const entry = lookup(host, url.pathname);
+        const entry = lookup(host, url.path ?? "");
         if (entry === undefined || entry.medium === "unknown") {
           event.refr_medium = "unknown";
           return;
         }
         event.refr_medium = entry.medium;
         event.refr_source = tsvSafe(entry.source);
-        if (entry.medium === "search" && url.search.length > 1) {
-          const term = searchTerm(url.search.slice(1), entry.parameters);
+        if (entry.medium === "search" && url.query !== null) {
+          const term = searchTerm(url.query, entry.parameters);
           event.refr_term = term === null ? null : tsvSafe(term);
         }
       },
