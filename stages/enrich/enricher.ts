@@ -172,7 +172,9 @@ export class Enricher {
     own(setEventSchemaFields(event));
     for (const enrichment of this.enrichments) {
       try {
-        await enrichment.apply(context);
+        // Most enrichments are synchronous: only a returned promise is awaited (a microtask less per enrichment).
+        const pending = enrichment.apply(context);
+        if (pending !== undefined) await pending;
       } catch (error) {
         failures.push({
           enrichment:

@@ -10,7 +10,7 @@
  */
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import maxmind, { type CityResponse, type ConnectionTypeResponse, type DomainResponse, type IspResponse, type Reader, type Response } from "maxmind";
+import type { CityResponse, ConnectionTypeResponse, DomainResponse, IspResponse, Reader, Response } from "maxmind";
 import type { EnrichedEvent } from "../event";
 import { ConfigProblem, localAsset, type EnrichmentConfig, type EnrichmentDefinition } from "./config";
 
@@ -25,7 +25,8 @@ const opened = new Map<string, Promise<Reader<Response>>>();
 function openDatabase<T extends Response>(path: string): Promise<Reader<T>> {
   let reader = opened.get(path);
   if (!reader) {
-    reader = maxmind.open<Response>(path);
+    // Imported on first use: enrich without ip_lookups does not pay for loading maxmind at startup.
+    reader = import("maxmind").then(({ default: maxmind }) => maxmind.open<Response>(path));
     opened.set(path, reader);
   }
   return reader as Promise<Reader<T>>;
