@@ -57,7 +57,8 @@ export function clientAddress(raw: RawRecord): string {
   let forwarded: string | undefined;
   for (const header of raw.headers) {
     const colon = header.indexOf(":");
-    if (colon === -1) continue;
+    // Only "X-Forwarded-For" and "Forwarded" matter; other names are skipped by length before any copying.
+    if (colon < 9) continue;
     const name = header.slice(0, colon).trim().toLowerCase();
     if (name === "x-forwarded-for") {
       const address = firstAddress(header.slice(colon + 1));

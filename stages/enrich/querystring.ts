@@ -26,12 +26,16 @@ function decode(text: string): string {
 /** Every pair in order; throws QuerystringError on an escape that does not decode. */
 export function parseQuerystring(querystring: string): NameValue[] {
   const pairs: NameValue[] = [];
-  if (querystring.length === 0) return pairs;
-  for (const part of querystring.split("&")) {
-    if (part.length === 0) continue;
-    const equals = part.indexOf("=");
-    if (equals === -1) pairs.push({ name: decode(part), value: null });
-    else pairs.push({ name: decode(part.slice(0, equals)), value: decode(part.slice(equals + 1)) });
+  // One pass over the text with indexOf: no intermediate array of parts (this runs for every request).
+  for (let start = 0; start < querystring.length; ) {
+    let end = querystring.indexOf("&", start);
+    if (end === -1) end = querystring.length;
+    if (end > start) {
+      const equals = querystring.indexOf("=", start);
+      if (equals === -1 || equals > end) pairs.push({ name: decode(querystring.slice(start, end)), value: null });
+      else pairs.push({ name: decode(querystring.slice(start, equals)), value: decode(querystring.slice(equals + 1, end)) });
+    }
+    start = end + 1;
   }
   return pairs;
 }
