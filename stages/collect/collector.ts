@@ -7,15 +7,16 @@ import { makeBadRow, type BadRowSink, type Processor } from "../shared/bad-rows"
 import type { StageCounters } from "../shared/counters";
 import type { CollectorConfig } from "./config";
 import { cookieDomain, cookieValue, deleteNuidCookie, networkUserId, setNuidCookies } from "./network-user-id";
+import { BodyReader } from "./body-reader";
 import { buildRawRecord } from "./raw-record";
 import {
+  allowedOrigin,
   corsHeaders,
   crossDomainResponse,
-  pixelResponse,
   preflightResponse,
   ROBOTS_TXT,
   textResponse,
-  type HeaderList,
+  trackingResponse,
 } from "./responses";
 import { matchRoute, type Route } from "./routes";
 
@@ -48,11 +49,14 @@ export class Collector {
   /** Tracking requests between their first byte and their answer. */
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly bodies: BodyReader;
 
   constructor(
     private readonly config: CollectorConfig,
     private readonly sinks: CollectorSinks,
-  ) {}
+  ) {
+    this.bodies = new BodyReader(config.dropPayloadBytes, config.bodyReadTimeoutMs);
+  }
 
   /**
    * Stops accepting (new tracking requests get 503, so nothing is accepted that a shutdown could lose)
@@ -68,18 +72,14 @@ export class Collector {
     return this.accepting && this.sinks.output.isHealthy;
   }
 
-  async handle(request: Request, peer: PeerAddress): Promise<Response> {
+  /** Only tracking requests are answered asynchronously; the fixed routes answer at once. */
+  handle(request: Request, peer: PeerAddress): Response | Promise<Response> {
     const url = splitRequestUrl(request.url);
     const route = matchRoute(request.method, url.path, this.config);
     switch (route.kind) {
       case "track":
       case "redirect":
-        this.inFlight++;
-        try {
-          return await this.track(request, route, url, peer);
-        } finally {
-          if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-        }
+        return this.track(request, route, url, peer);
       case "preflight":
         return preflightResponse(request.headers.get("origin"), this.config.corsMaxAgeSeconds);
       case "health":
@@ -105,17 +105,30 @@ export class Collector {
     url: RequestUrl,
     peer: PeerAddress,
   ): Promise<Response> {
+    this.inFlight++;
+    try {
+      return await this.record(request, route, url, peer);
+    } finally {
+      if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async record(
+    request: Request,
+    route: Extract<Route, { kind: "track" | "redirect" }>,
+    url: RequestUrl,
+    peer: PeerAddress,
+  ): Promise<Response> {
     const { config, sinks } = this;
     const { headers } = request;
     const origin = headers.get("origin");
-    const cors = corsHeaders(origin);
-    if (!this.accepting) return textResponse(503, "Service Unavailable", [...cors, ["Connection", "close"]]);
+    if (!this.accepting) return textResponse(503, "Service Unavailable", [...corsHeaders(origin), ["Connection", "close"]]);
 
     let body: string | undefined;
     if (request.method === "POST") {
-      const received = await readBody(request, config.dropPayloadBytes, config.bodyReadTimeoutMs);
-      if (received.kind === "too-large") return textResponse(413, "Payload Too Large", cors);
-      if (received.kind === "timeout") return textResponse(408, "Request Timeout", [...cors, ["Connection", "close"]]);
+      const received = await this.bodies.read(request);
+      if (received.kind === "too-large") return textResponse(413, "Payload Too Large", corsHeaders(origin));
+      if (received.kind === "timeout") return textResponse(408, "Request Timeout", [...corsHeaders(origin), ["Connection", "close"]]);
       body = received.text;
     }
 
@@ -123,7 +136,7 @@ export class Collector {
     const dnt = config.doNotTrackCookie;
     if (dnt !== undefined) {
       const value = cookieValue(cookies, dnt.name);
-      if (value !== undefined && dnt.value.test(value)) return this.reply(route, url, cors);
+      if (value !== undefined && dnt.value.test(value)) return this.reply(route, url, origin, NO_COOKIES);
     }
 
     const anonymous = headers.has("sp-anonymous");
@@ -150,39 +163,46 @@ export class Collector {
       sinks.counters.bad++;
       await sinks.bad.write(sizeViolation(sinks.processor, line, bytes, config.maxRecordBytes, timestamp));
     } else {
-      if (!sinks.output.offer(line, bytes)) return textResponse(503, "Service Unavailable", cors);
+      if (!sinks.output.offer(line, bytes)) return textResponse(503, "Service Unavailable", corsHeaders(origin));
       sinks.counters.in++;
       if (sinks.archive !== undefined) {
         try {
           await sinks.archive.append(line);
         } catch (error) {
           sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
-          return textResponse(503, "Service Unavailable", cors);
+          return textResponse(503, "Service Unavailable", corsHeaders(origin));
         }
       }
     }
 
-    const cookieHeaders: HeaderList = [];
+    let setCookies = NO_COOKIES;
     if (config.cookie.enabled) {
       const domain = cookieDomain(origin, config.cookie);
-      if (!anonymous) {
-        for (const cookie of setNuidCookies(nuid, domain, config.cookie, timestamp)) cookieHeaders.push(["Set-Cookie", cookie]);
-      } else if (nuidCookie !== undefined) {
-        cookieHeaders.push(["Set-Cookie", deleteNuidCookie(domain, config.cookie)]);
-      }
+      if (!anonymous) setCookies = setNuidCookies(nuid, domain, config.cookie, timestamp);
+      else if (nuidCookie !== undefined) setCookies = [deleteNuidCookie(domain, config.cookie)];
     }
-    return this.reply(route, url, cookieHeaders.length > 0 ? [...cors, ...cookieHeaders] : cors);
+    return this.reply(route, url, origin, setCookies);
   }
 
-  private reply(route: Extract<Route, { kind: "track" | "redirect" }>, url: RequestUrl, headers: HeaderList): Response {
+  private reply(
+    route: Extract<Route, { kind: "track" | "redirect" }>,
+    url: RequestUrl,
+    origin: string | null,
+    setCookies: readonly string[],
+  ): Response {
     if (route.kind === "redirect") {
+      const headers = corsHeaders(origin);
+      for (const cookie of setCookies) headers.push(["Set-Cookie", cookie]);
       const target = redirectTarget(url.querystring, this.config.redirectDomains);
       if (target === undefined) return new Response(null, { status: 400, headers });
-      return new Response(null, { status: 302, headers: [...headers, ["Location", target]] });
+      headers.push(["Location", target]);
+      return new Response(null, { status: 302, headers });
     }
-    return route.reply === "pixel" ? pixelResponse(headers) : textResponse(200, "ok", headers);
+    return trackingResponse(route.reply, allowedOrigin(origin), setCookies);
   }
 }
+
+const NO_COOKIES: readonly string[] = [];
 
 interface RequestUrl {
   path: string;
@@ -226,32 +246,6 @@ export function clientAddress(headers: Headers, peer: PeerAddress, trustForwarde
   }
   if (peer === undefined || peer === "") return "unknown";
   return peer.startsWith("::ffff:") ? peer.slice(7) : peer;
-}
-
-type BodyResult = { kind: "text"; text: string } | { kind: "too-large" } | { kind: "timeout" };
-
-/**
- * The body as text, unless it exceeds `limit` bytes or does not arrive in time. Behind Bun.serve,
- * maxRequestBodySize (set to the same limit) already refuses a declared length and fails the read of a
- * chunked body once it passes the limit; the checks here keep the handler right on its own.
- */
-async function readBody(request: Request, limit: number, timeoutMs: number): Promise<BodyResult> {
-  const length = Number(request.headers.get("content-length"));
-  if (length > limit) return { kind: "too-large" };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<BodyResult>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
-  });
-  const reading = request.text().then(
-    (text): BodyResult => (Buffer.byteLength(text) > limit ? { kind: "too-large" } : { kind: "text", text }),
-    // Reading fails when the body passes maxRequestBodySize, or when the client left (no one hears the 413).
-    (): BodyResult => ({ kind: "too-large" }),
-  );
-  try {
-    return await Promise.race([reading, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const HTTP_URL = /^https?:$/;

@@ -62,14 +62,26 @@ export function textResponse(status: number, body: string, headers: HeaderList =
   return new Response(body, { status, headers: [["Content-Type", "text/plain; charset=utf-8"], ...headers] });
 }
 
-export function pixelResponse(headers: HeaderList): Response {
-  return new Response(PIXEL, {
-    headers: [
-      ["Content-Type", "image/gif"],
-      ["Cache-Control", "no-cache, no-store, must-revalidate"],
-      ...headers,
-    ],
-  });
+/**
+ * The answer to a recorded request: the pixel or "ok", with CORS for `allowOrigin` and the Set-Cookie
+ * values. The header list is written out flat: this is the collector's hot path.
+ */
+export function trackingResponse(reply: "pixel" | "ok", allowOrigin: string, cookies: readonly string[]): Response {
+  const headers: HeaderList =
+    reply === "pixel"
+      ? [
+          ["Content-Type", "image/gif"],
+          ["Cache-Control", "no-cache, no-store, must-revalidate"],
+          ["Access-Control-Allow-Origin", allowOrigin],
+          ["Access-Control-Allow-Credentials", "true"],
+        ]
+      : [
+          ["Content-Type", "text/plain; charset=utf-8"],
+          ["Access-Control-Allow-Origin", allowOrigin],
+          ["Access-Control-Allow-Credentials", "true"],
+        ];
+  for (const cookie of cookies) headers.push(["Set-Cookie", cookie]);
+  return reply === "pixel" ? new Response(PIXEL, { headers }) : new Response("ok", { status: 200, headers });
 }
 
 export function crossDomainResponse(domains: string[], secure: boolean): Response {
