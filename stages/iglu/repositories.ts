@@ -5,8 +5,8 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { schemaPath, type SchemaKey } from "./schema-key";
+import { shippedPath } from "../shared/shipped-files";
 
 /** Registry errors as the Iglu client writes them into a lookup history. */
 export type RegistryError =
@@ -28,7 +28,7 @@ export interface Repository {
 }
 
 /** The `schemas/` folder of this repository: the schemas the pipeline ships. */
-export const EMBEDDED_SCHEMAS_DIR = fileURLToPath(new URL("../../schemas", import.meta.url));
+export const EMBEDDED_SCHEMAS_DIR = shippedPath("schemas");
 
 /** The name the Iglu client gives its own bundled registry; kept so lookup histories read the same. */
 export const EMBEDDED_REPOSITORY_NAME = "Iglu Client Embedded";

