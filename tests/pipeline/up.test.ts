@@ -4,7 +4,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker } from "@snowplow/node-tracker";
@@ -18,13 +18,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     await Bun.sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}; the stages said:\n${stageLogs()}`);
+}
+
+function stageLogs(): string {
+  return readdirSync(data)
+    .filter((name) => name.endsWith(".log"))
+    .map((name) => `--- ${name}\n${readFileSync(join(data, name), "utf8")}`)
+    .join("\n");
 }
 
 const data = mkdtempSync(join(tmpdir(), "telemetry-up-"));
@@ -115,4 +122,4 @@ test("events and logs sent to `make up` all land in SQLite, good and bad apart, 
   expect(logRows.every((row) => /^logs-\d{4}\.\d{2}\.\d{2}$/.test(row.index))).toBe(true);
   expect(logRows.find((row) => row.message === "plain words").tags).toEqual(["_jsonparsefailure"]);
   db.close();
-}, 90_000);
+}, 150_000);
