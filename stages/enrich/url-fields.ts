@@ -66,27 +66,25 @@ export function urlParts(text: string): UrlParts | null {
 export function setPageUrlFields(event: EnrichedEvent, refererHeader: string | undefined): UrlFailure | null {
   if (event.page_url === null && refererHeader !== undefined) event.page_url = tsvSafe(refererHeader);
   if (event.page_url === null) return null;
-  const parts = urlParts(event.page_url);
-  if (parts === null) return { field: "page_url", value: event.page_url, expectation: "an absolute URL" };
-  event.page_urlscheme = parts.scheme;
-  event.page_urlhost = parts.host;
-  event.page_urlport = parts.port;
-  event.page_urlpath = parts.path;
-  event.page_urlquery = parts.query;
-  event.page_urlfragment = parts.fragment;
-  return null;
+  return setUrlColumns(event, "page_url", "page_url");
 }
 
 export function setReferrerUrlFields(event: EnrichedEvent): UrlFailure | null {
   if (event.page_referrer === null) return null;
-  const parts = urlParts(event.page_referrer);
-  if (parts === null) return { field: "page_referrer", value: event.page_referrer, expectation: "an absolute URL" };
-  event.refr_urlscheme = parts.scheme;
-  event.refr_urlhost = parts.host;
-  event.refr_urlport = parts.port;
-  event.refr_urlpath = parts.path;
-  event.refr_urlquery = parts.query;
-  event.refr_urlfragment = parts.fragment;
+  return setUrlColumns(event, "page_referrer", "refr_url");
+}
+
+/** Splits the URL in `field` into the six `<prefix>scheme … <prefix>fragment` columns. */
+function setUrlColumns(event: EnrichedEvent, field: "page_url" | "page_referrer", prefix: "page_url" | "refr_url"): UrlFailure | null {
+  const url = event[field] as string;
+  const parts = urlParts(url);
+  if (parts === null) return { field, value: url, expectation: "an absolute URL" };
+  event[`${prefix}scheme`] = parts.scheme;
+  event[`${prefix}host`] = parts.host;
+  event[`${prefix}port`] = parts.port;
+  event[`${prefix}path`] = parts.path;
+  event[`${prefix}query`] = parts.query;
+  event[`${prefix}fragment`] = parts.fragment;
   return null;
 }
 
