@@ -26,6 +26,7 @@ const cli = yargs(hideBin(process.argv))
   .strict()
   .demandCommand(1, "Name a command; `telemetry --help` lists them.")
   .version(VERSION)
+  .check(rejectNonNumbers, true)
   .help()
   .wrap(Math.min(110, process.stdout.columns || 110))
   .epilogue(
@@ -38,6 +39,16 @@ const cli = yargs(hideBin(process.argv))
     process.stderr.write(`telemetry: ${sentence}\nRun \`telemetry --help\` for usage.\n`);
     process.exit(2);
   });
+
+/** yargs turns `--port abc` into NaN; say so here rather than let a stage fail on it later. */
+function rejectNonNumbers(argv: Record<string, unknown>): true {
+  for (const [name, value] of Object.entries(argv)) {
+    if (typeof value === "number" && Number.isNaN(value) && !/[A-Z]/.test(name)) {
+      throw new Error(`--${name} must be a number`);
+    }
+  }
+  return true;
+}
 
 for (const command of commands) cli.command(command);
 
