@@ -37,8 +37,8 @@ export class SqliteStore implements Store {
       // NORMAL in WAL mode loses no committed transaction on a process crash, only on power loss.
       this.db.run("PRAGMA synchronous = NORMAL");
       // Checkpoints (WAL pages copied into the file, two fsyncs) took 60% of the write time at the
-      // default of 1000 pages; every 4096 pages (64 MB on 16 KB pages) halves that. Readers are not
-      // held up by a longer WAL, and a commit is as durable either way.
+      // default of 1000 pages; every 4096 pages (64 MB on 16 KB pages) halves that. A commit is as
+      // durable either way; the WAL file can grow to that size (plus one batch) between checkpoints.
       this.db.run("PRAGMA wal_autocheckpoint = 4096");
       this.db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     } catch (error) {
