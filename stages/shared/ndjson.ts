@@ -3,7 +3,7 @@
  * read turned into a bad row that names its line number, the way ndjson-cli names `stdin:N`.
  */
 import { makeBadRow, type BadRow, type Processor } from "./bad-rows";
-import { splitLines, type LineEvent } from "./lines";
+import { LineSplitter, type LineEvent } from "./lines";
 
 export interface InputRecord {
   value: unknown;
@@ -27,24 +27,42 @@ export async function* readRecords(
   chunks: AsyncIterable<Uint8Array>,
   options: ReadRecordsOptions,
 ): AsyncGenerator<InputRecord> {
-  for await (const event of splitLines(chunks, { maxLineBytes: options.maxLineBytes })) {
-    if (event.kind !== "line") {
-      await options.onProblem(event);
-      continue;
+  // Drives LineSplitter itself rather than iterating splitLines: one async generator per record instead
+  // of two is a measurable share of a stage's CPU time (issue 3). Events and their order are the same.
+  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
+  const events: LineEvent[] = [];
+  const collect = (event: LineEvent) => void events.push(event);
+  const source = chunks[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    while (!finished) {
+      const next = await source.next();
+      finished = next.done === true;
+      if (finished) splitter.end(collect);
+      else splitter.push(next.value, collect);
+      for (const event of events.splice(0)) {
+        if (event.kind !== "line") {
+          await options.onProblem(event);
+          continue;
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(event.text);
+        } catch (error) {
+          await options.onProblem({
+            kind: "invalid_json",
+            number: event.number,
+            text: event.text,
+            error: (error as Error).message,
+          });
+          continue;
+        }
+        yield { value, line: event.number, text: event.text };
+      }
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(event.text);
-    } catch (error) {
-      await options.onProblem({
-        kind: "invalid_json",
-        number: event.number,
-        text: event.text,
-        error: (error as Error).message,
-      });
-      continue;
-    }
-    yield { value, line: event.number, text: event.text };
+  } finally {
+    // Like for-await: a consumer that stops early closes the chunk source.
+    if (!finished) await source.return?.();
   }
 }
 
