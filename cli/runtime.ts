@@ -132,9 +132,10 @@ export async function runStdinStage(
       counters.bad++;
       bad.write(problemBadRow(problem, processor, args.maxLineBytes));
     },
+    onRecord: () => void counters.in++,
   });
   try {
-    await run({ input: countRecords(input, counters), output, bad, counters, signal, processor });
+    await run({ input, output, bad, counters, signal, processor });
     await output.end();
   } catch (error) {
     if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
@@ -144,11 +145,4 @@ export async function runStdinStage(
     bad.close();
   }
   process.exit(0);
-}
-
-async function* countRecords(records: AsyncIterable<InputRecord>, counters: StageCounters) {
-  for await (const record of records) {
-    counters.in++;
-    yield record;
-  }
 }

@@ -21,6 +21,8 @@ export interface ReadRecordsOptions {
   maxLineBytes: number;
   /** Told about each unreadable line; the record stream goes on. */
   onProblem: (problem: LineProblem) => Promise<void> | void;
+  /** Told just before each record is handed on, so a caller can count records without another generator layer. */
+  onRecord?: () => void;
 }
 
 export async function* readRecords(
@@ -57,6 +59,7 @@ export async function* readRecords(
           });
           continue;
         }
+        options.onRecord?.();
         yield { value, line: event.number, text: event.text };
       }
     }

@@ -21,6 +21,19 @@ describe("readRecords", () => {
     expect(values).toEqual([{ a: 1 }, [2]]);
     expect(problems.map((p) => [p.kind, p.number])).toEqual([["invalid_json", 2]]);
   });
+
+  test("onRecord is told about each record before the consumer sees it, and not about bad lines", async () => {
+    let told = 0;
+    const seenAt: number[] = [];
+    for await (const _record of readRecords(chunksOf('{"a":1}\n{nope\n[2]\n'), {
+      maxLineBytes: 100,
+      onProblem: () => {},
+      onRecord: () => void told++,
+    })) {
+      seenAt.push(told);
+    }
+    expect(seenAt).toEqual([1, 2]);
+  });
 });
 
 describe("lineProblemBadRow", () => {
