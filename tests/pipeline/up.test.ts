@@ -11,11 +11,14 @@ import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker }
 
 const root = join(import.meta.dir, "../..");
 
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
+/** Distinct free ports: every listener stays open until all are picked, so none is handed out twice. */
+function freePorts(count: number): number[] {
+  const listeners = Array.from({ length: count }, () =>
+    Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }),
+  );
+  const ports = listeners.map((listener) => listener.port);
+  for (const listener of listeners) listener.stop(true);
+  return ports;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -35,7 +38,8 @@ function stageLogs(): string {
 }
 
 const data = mkdtempSync(join(tmpdir(), "telemetry-up-"));
-const ports = { collect: await freePort(), logs: await freePort(), iglu: await freePort() };
+const [collectPort, logsPort, igluPort] = freePorts(3);
+const ports = { collect: collectPort!, logs: logsPort!, iglu: igluPort! };
 const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
   cwd: root,
   env: {
