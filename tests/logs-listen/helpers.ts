@@ -12,6 +12,7 @@ import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import { compileSchema, createAjv } from "../../stages/iglu/json-schema";
 import { startLogListener, type LogListener, type LogListenerOptions } from "../../stages/logs-listen/listener";
+import { collectText } from "../fixtures/collect-text";
 
 export const repoRoot = join(import.meta.dir, "../..");
 export const telemetryBin = join(repoRoot, "bin/telemetry");
@@ -149,19 +150,6 @@ export interface ListenerProcess {
   stdout(): string;
   /** SIGTERM, then the exit code and everything on stdout. */
   stop(): Promise<{ code: number; stdout: string }>;
-}
-
-/** Reads a stream into a string in the background; `text()` is what arrived so far, `done` resolves at its end. */
-function collectText(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const reader = stream.getReader();
-  const done = (async () => {
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      text += decoder.decode(next.value, { stream: true });
-    }
-  })();
-  return { text: () => text, done };
 }
 
 const startedProcesses = new Set<Bun.Subprocess>();

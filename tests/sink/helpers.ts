@@ -4,6 +4,8 @@
  */
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { collectText } from "../fixtures/collect-text";
+export { collectText };
 
 export const repo = resolve(import.meta.dir, "../..");
 const telemetryBin = resolve(repo, "bin/telemetry");
@@ -46,19 +48,6 @@ export async function shell(script: string): Promise<Finished> {
     child.exited,
   ]);
   return { code, stdout, stderr };
-}
-
-/** Collects a child's output as it comes, so a test can wait for a line. */
-export function collectText(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const reader = stream.getReader();
-  const done = (async () => {
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      text += decoder.decode(chunk.value, { stream: true });
-    }
-  })();
-  return { text: () => text, done };
 }
 
 export async function freePort(): Promise<number> {
