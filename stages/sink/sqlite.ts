@@ -30,6 +30,9 @@ export class SqliteStore implements Store {
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { create: true, strict: true });
+      // First, so that every statement below waits for a sink opening the same file at the same moment
+      // (`make up` starts three) instead of failing with "database is locked".
+      this.db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
       // Enriched events are 1–4 KB: on 16 KB pages most fit beside others instead of spilling into
       // overflow pages (about 1.5× the insert rate measured here). Only takes effect on a new file.
       this.db.run("PRAGMA page_size = 16384");
@@ -40,7 +43,6 @@ export class SqliteStore implements Store {
       // default of 1000 pages; every 4096 pages (64 MB on 16 KB pages) halves that. A commit is as
       // durable either way; the WAL file can grow to that size (plus one batch) between checkpoints.
       this.db.run("PRAGMA wal_autocheckpoint = 4096");
-      this.db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     } catch (error) {
       throw new StoreConfigError(`cannot open the SQLite database ${path}: ${(error as Error).message}`);
     }
