@@ -53,16 +53,23 @@ export function requestFailure(
       contentType: raw.contentType ?? null,
       body: raw.body ?? null,
       collector: raw.collector,
-      encoding: raw.encoding,
-      hostname: raw.hostname ?? null,
-      timestamp: new Date(raw.timestamp).toISOString(),
-      ipAddress: raw.ipAddress,
-      useragent: raw.userAgent ?? null,
-      refererUri: raw.refererUri ?? null,
-      headers: raw.headers,
+      ...requestFields(raw),
       networkUserId: raw.networkUserId ?? null,
     },
   );
+}
+
+/** The request fields both payload shapes carry, in the order the bad-row schemas list them. */
+function requestFields(raw: RawRecord) {
+  return {
+    encoding: raw.encoding,
+    hostname: raw.hostname ?? null,
+    timestamp: new Date(raw.timestamp).toISOString(),
+    ipAddress: raw.ipAddress,
+    useragent: raw.userAgent ?? null,
+    refererUri: raw.refererUri ?? null,
+    headers: raw.headers,
+  };
 }
 
 /** The event as the adapter produced it, for per-event bad rows. */
@@ -73,13 +80,7 @@ function rawEventPayload(api: Api, parameters: Parameters, raw: RawRecord) {
     parameters: toNameValues(parameters),
     contentType: raw.contentType ?? null,
     loaderName: LOADER,
-    encoding: raw.encoding,
-    hostname: raw.hostname ?? null,
-    timestamp: new Date(raw.timestamp).toISOString(),
-    ipAddress: raw.ipAddress,
-    useragent: raw.userAgent ?? null,
-    refererUri: raw.refererUri ?? null,
-    headers: raw.headers,
+    ...requestFields(raw),
     userId: raw.networkUserId ?? null,
   };
 }

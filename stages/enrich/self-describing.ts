@@ -100,22 +100,13 @@ async function openEnvelope(
   resolver: SchemaValidator,
   messages: SchemaViolationMessage[],
 ): Promise<unknown | undefined> {
-  const reason = notIgluReason(json);
-  if (reason !== null) {
-    messages.push({ json, error: reason });
+  // The criterion is checked between "is it self-describing" and "is its data valid", as Enrich does.
+  if (notIgluReason(json) === null && !schemaMatches((json as SelfDescribing).schema, criterion)) {
+    messages.push({ schemaKey: (json as SelfDescribing).schema, schemaCriterion: criterion });
     return undefined;
   }
-  const envelope = json as SelfDescribing;
-  if (!schemaMatches(envelope.schema, criterion)) {
-    messages.push({ schemaKey: envelope.schema, schemaCriterion: criterion });
-    return undefined;
-  }
-  const outcome = await resolver.validate(envelope.schema, envelope.data);
-  if (!outcome.ok) {
-    messages.push({ schemaKey: outcome.schemaKey, error: outcome.igluError });
-    return undefined;
-  }
-  return envelope.data;
+  const envelope = await validateSelfDescribing(json, resolver, messages);
+  return envelope === null ? undefined : envelope.data;
 }
 
 /** Checks one self-describing JSON against its own schema; null (and a message) when it fails. */
