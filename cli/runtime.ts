@@ -5,7 +5,7 @@
 import { BadRowFile } from "../stages/shared/bad-rows";
 import { StageCounters } from "../stages/shared/counters";
 import { LineWriter } from "../stages/shared/line-writer";
-import { readRecords, lineProblemBadRow, type InputRecord, type LineProblem } from "../stages/shared/ndjson";
+import { readLineBatches, readRecords, lineProblemBadRow, type InputRecord, type LineBatch, type LineProblem } from "../stages/shared/ndjson";
 import type { BadRow, Processor } from "../stages/shared/bad-rows";
 import pkg from "../package.json" with { type: "json" };
 
@@ -89,7 +89,10 @@ export const stdinStageOptions = {
 } as const;
 
 export interface StdinStageContext {
+  /** stdin as parsed records. A stage reads either this or lineBatches(), not both. */
   input: AsyncIterable<InputRecord>;
+  /** stdin as batches of unparsed lines, one per chunk read (counted in `counters.in`). */
+  lineBatches(): AsyncIterable<LineBatch>;
   output: LineWriter;
   bad: BadRowFile;
   counters: StageCounters;
@@ -106,6 +109,13 @@ export interface StdinStageArgs {
 export interface StdinStageOptions {
   /** The bad row for an unreadable input line; default `lineProblemBadRow` (size_violation / generic_error). */
   lineProblemBadRow?: (problem: LineProblem, processor: Processor, maxLineBytes: number) => BadRow;
+}
+
+async function* countedBatches(batches: AsyncIterable<LineBatch>, counters: StageCounters): AsyncGenerator<LineBatch> {
+  for await (const batch of batches) {
+    counters.in += batch.texts.length;
+    yield batch;
+  }
 }
 
 /**
@@ -126,16 +136,26 @@ export async function runStdinStage(
   const counters = new StageCounters();
   const stopReporting = counters.startReporting(args.statsInterval, (line) => say(stage, line));
   output.closed.then(() => process.exit(0));
-  const input = readRecords(stdinChunks(signal), {
-    maxLineBytes: args.maxLineBytes,
-    onProblem: (problem) => {
-      counters.bad++;
-      bad.write(problemBadRow(problem, processor, args.maxLineBytes));
+  const chunks = stdinChunks(signal);
+  const onProblem = (problem: LineProblem) => {
+    counters.bad++;
+    bad.write(problemBadRow(problem, processor, args.maxLineBytes));
+  };
+  let records: AsyncIterable<InputRecord> | undefined;
+  const context: StdinStageContext = {
+    get input() {
+      records ??= readRecords(chunks, { maxLineBytes: args.maxLineBytes, onProblem, onRecord: () => void counters.in++ });
+      return records;
     },
-    onRecord: () => void counters.in++,
-  });
+    lineBatches: () => countedBatches(readLineBatches(chunks, { maxLineBytes: args.maxLineBytes, onProblem }), counters),
+    output,
+    bad,
+    counters,
+    signal,
+    processor,
+  };
   try {
-    await run({ input, output, bad, counters, signal, processor });
+    await run(context);
     await output.end();
   } catch (error) {
     if (error instanceof ConfigError) exitWithConfigError(stage, error.message);

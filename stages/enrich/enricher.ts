@@ -11,6 +11,7 @@ import { adapt, apiOf } from "./adapters";
 import { firstAddress, tsvSafe } from "./conversions";
 import { derivedTimestamp } from "./derived-tstamp";
 import { EnrichmentError, type Enrichment, type EnrichmentContext } from "./enrichments/types";
+import { emittedEvent } from "./emitted-event";
 import { newEnrichedEvent, type EnrichedEvent } from "./event";
 import { contentId, derivedEventId } from "./event-id";
 import { setEventSchemaFields } from "./event-schema";
@@ -47,7 +48,8 @@ export interface EnricherOptions {
   now?: () => Date;
 }
 
-export type EnrichOutcome = { good: EnrichedEvent } | { bad: BadRow };
+/** A good event may bring events enrichments emitted beside it (see emitted-event.ts), for enrich's --pii output. */
+export type EnrichOutcome = { good: EnrichedEvent; emitted?: EnrichedEvent[] } | { bad: BadRow };
 
 /**
  * The client address as Enrich re-derives it from the stored headers: the first X-Forwarded-For address,
@@ -146,7 +148,7 @@ export class Enricher {
     event.contexts = await extractContexts(parameters, this.resolver, violations);
     if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, now) };
 
-    const context: EnrichmentContext = { event, raw, parameters, derived: [] };
+    const context: EnrichmentContext = { event, raw, parameters, derived: [], emitted: [] };
     const failures = await this.runEnrichments(context, raw);
     if (failures.length > 0) return { bad: enrichmentFailures(this.processor, failures, event, source, now) };
 
@@ -155,7 +157,8 @@ export class Enricher {
     const tooLong = overlongFields(event);
     if (tooLong !== null) violations.push(fieldLengthMessage(tooLong));
     if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, now) };
-    return { good: event };
+    if (context.emitted.length === 0) return { good: event };
+    return { good: event, emitted: context.emitted.map((emitted) => emittedEvent(event, emitted)) };
   }
 
   /** Enrich's own derivations, then the configured enrichments; every failure is collected. */

@@ -71,55 +71,29 @@ export function shreddedName(schema: string): string {
   return name;
 }
 
-/** Entities grouped by their shredded column, tracker entities first, derived ones replacing a clashing group. */
-function shreddedContexts(event: EnrichedEvent): Map<string, unknown[]> | null {
-  if (event.contexts.length === 0 && event.derived_contexts.length === 0) return null;
-  const groups = new Map<string, unknown[]>();
-  const add = (entities: readonly SelfDescribing[], into: Map<string, unknown[]>) => {
-    for (const entity of entities) {
-      const key = "contexts_" + shreddedName(entity.schema);
-      const group = into.get(key);
-      if (group === undefined) into.set(key, [entity.data]);
-      else group.push(entity.data);
-    }
-  };
-  add(event.contexts, groups);
-  if (event.derived_contexts.length > 0) {
-    const derived = new Map<string, unknown[]>();
-    add(event.derived_contexts, derived);
-    for (const [key, group] of derived) groups.set(key, group);
-  }
-  return groups;
-}
-
 /**
- * The non-empty atomic columns as JSON members, each with a leading comma, compiled once into
- * straight-line code (`e.app_id`, `e.platform`, …). This is the stage's hottest path: reading 128
- * columns through a variable key, or building an object for JSON.stringify, costs several times more
- * than fixed property reads.
+ * The non-empty atomic columns as an object, compiled once into straight-line code (`e.app_id`,
+ * `e.platform`, …): reading 128 columns through a variable key costs several times more than fixed
+ * property reads. Timestamps become ISO-8601 strings here; JSON.stringify does the rest in one pass.
  */
-const atomicJson = new Function(
+const atomicObject = new Function(
   "e",
   "iso",
-  "quote",
-  "let j = '';\n" +
+  "const o = {};\n" +
     SPECS.filter(([, kind]) => kind !== "contexts" && kind !== "unstruct")
-      .map(([name, kind]) => {
-        const key = JSON.stringify("," + JSON.stringify(name) + ":");
-        const value = `e.${name}`;
-        const text = kind === "string" ? `quote(${value})` : kind === "timestamp" ? `'"' + iso(${value}) + '"'` : `String(${value})`;
-        return `if (${value} !== null) j += ${key} + ${text};`;
-      })
+      .map(([name, kind]) => `if (e.${name} !== null) o.${name} = ${kind === "timestamp" ? `iso(e.${name})` : `e.${name}`};`)
       .join("\n") +
-    "\nreturn j;",
-) as (event: EnrichedEvent, iso: (ms: number) => string, quote: (text: string) => string) => string;
+    "\nreturn o;",
+) as (event: EnrichedEvent, iso: (ms: number) => string) => Fields;
 
-/** What JSON.stringify would escape in a string: quote, backslash, control characters, lone surrogates. */
-const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON; most column values need no escaping, and a regex test is cheaper than JSON.stringify. */
-function quote(text: string): string {
-  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : '"' + text + '"';
+/** Adds each entity's data to the array of its shredded column (`contexts_<vendor>_<name>_<model>`). */
+function groupEntities(entities: readonly SelfDescribing[], into: Fields): void {
+  for (const entity of entities) {
+    const key = "contexts_" + shreddedName(entity.schema);
+    const group = into[key] as unknown[] | undefined;
+    if (group === undefined) into[key] = [entity.data];
+    else group.push(entity.data);
+  }
 }
 
 /**
@@ -131,18 +105,22 @@ function quote(text: string): string {
  * Empty (null) columns are left out, as the Snowplow JavaScript and Python Analytics SDKs do when they
  * turn the TSV into JSON: most of the 128 columns are empty on a typical event, and writing them cost
  * half of the output. The TSV (`toTsv`) keeps all 131 columns.
+ *
+ * One object and one JSON.stringify: concatenating the members instead built a rope of ~200 pieces
+ * per event whose flattening, when lines were joined for writing, cost more than the stringify.
  */
 export function toAnalyticsJsonLine(event: EnrichedEvent): string {
-  let json = atomicJson(event, isoTimestamp, quote);
-  if (event.geo_latitude !== null && event.geo_longitude !== null) {
-    json += ',"geo_location":"' + event.geo_latitude + "," + event.geo_longitude + '"';
+  const json = atomicObject(event, isoTimestamp);
+  if (event.geo_latitude !== null && event.geo_longitude !== null) json.geo_location = event.geo_latitude + "," + event.geo_longitude;
+  if (event.unstruct_event !== null) json["unstruct_event_" + shreddedName(event.unstruct_event.schema)] = event.unstruct_event.data;
+  groupEntities(event.contexts, json);
+  if (event.derived_contexts.length > 0) {
+    // A derived group replaces a tracker group of the same column, keeping that column's place.
+    const derived: Fields = {};
+    groupEntities(event.derived_contexts, derived);
+    Object.assign(json, derived);
   }
-  if (event.unstruct_event !== null) {
-    json += ',"unstruct_event_' + shreddedName(event.unstruct_event.schema) + '":' + JSON.stringify(event.unstruct_event.data);
-  }
-  const contexts = shreddedContexts(event);
-  if (contexts !== null) for (const [key, group] of contexts) json += ',"' + key + '":' + JSON.stringify(group);
-  return "{" + json.slice(1) + "}";
+  return JSON.stringify(json);
 }
 
 /** The same as an object, for code that wants to look at it rather than write it. */
@@ -189,19 +167,27 @@ export const toTsv = new Function(
     ";",
 ).bind(null, tsvField) as (event: EnrichedEvent) => string;
 
+/** One column as bad rows carry it (see toPartiallyEnriched); `value` is not null. */
+function partialField(kind: FieldKind, value: unknown): unknown {
+  if (kind === "boolean") return value ? 1 : 0;
+  if (kind === "contexts") return contextsJson(value as SelfDescribing[]);
+  return tsvField(kind, value);
+}
+
 /**
  * The enriched event as bad rows carry it (schema_violations / enrichment_failures `payload.enriched`):
  * integers and floats as numbers, booleans as 1/0, decimals, timestamps and the JSON columns as strings.
+ * Compiled into one object literal like atomicJson: filling 131 members through a variable key put the
+ * object in dictionary mode and cost more than the rest of a bad row together.
  */
-export function toPartiallyEnriched(event: EnrichedEvent): Fields {
-  const out: Fields = {};
-  for (const [name, kind] of SPECS) {
-    const value = event[name];
-    if (value === null) out[name] = null;
-    else if (kind === "integer" || kind === "float" || kind === "string") out[name] = value;
-    else if (kind === "boolean") out[name] = value ? 1 : 0;
-    else if (kind === "contexts") out[name] = contextsJson(value as SelfDescribing[]);
-    else out[name] = tsvField(kind, value);
-  }
-  return out;
-}
+export const toPartiallyEnriched = new Function(
+  "field",
+  "e",
+  "return {\n" +
+    SPECS.map(([name, kind]) => {
+      const value = `e.${name}`;
+      const written = kind === "integer" || kind === "float" || kind === "string" ? value : `field(${JSON.stringify(kind)}, ${value})`;
+      return `  ${name}: ${value} === null ? null : ${written},`;
+    }).join("\n") +
+    "\n};",
+).bind(null, partialField) as (event: EnrichedEvent) => Fields;

@@ -1,69 +1,72 @@
 /**
  * The enrich stage: raw records in, enriched events out (Analytics-SDK JSON, or the canonical TSV), every
- * failure to the bad-row sink. Output writes are awaited, so a slow reader slows the reading of input.
+ * failure to the bad-row sink, events enrichments emit to the PII sink.
  */
-import type { BadRow, BadRowSink, Processor } from "../shared/bad-rows";
+import type { BadRow, Processor } from "../shared/bad-rows";
 import type { StageCounters } from "../shared/counters";
-import { lineProblemBadRow, type InputRecord, type LineProblem } from "../shared/ndjson";
-import type { Enricher } from "./enricher";
+import { lineProblemBadRow, type LineBatch, type LineProblem } from "../shared/ndjson";
+import type { BatchEnricher, EnrichedBatch } from "./batch";
 import type { EnrichedEvent } from "./event";
-import { collectorPayloadFormatViolation, enrichedSizeViolation } from "./failures";
+import { collectorPayloadFormatViolation } from "./failures";
 import { toAnalyticsJsonLine, toTsv } from "./output";
 
 export type OutputFormat = "json" | "tsv";
 
-export interface EnrichStageOptions {
-  enricher: Enricher;
-  format: OutputFormat;
-  processor: Processor;
-  /** An enriched line longer than this becomes a size_violation instead of going downstream. */
-  maxOutputBytes: number;
-  counters?: Pick<StageCounters, "out" | "bad">;
+export interface LineSink {
+  /** Takes `count` lines already joined, each ending in "\n"; a returned promise is waited for (backpressure). */
+  writeLines(text: string, count: number): Promise<void> | void;
 }
 
-export interface LineSink {
-  writeLine(line: string): Promise<void>;
+export interface RunEnrichOptions {
+  /** Batches in flight before the oldest one's result must be written: 1 in-thread, more with workers. */
+  concurrency: number;
+  counters?: Pick<StageCounters, "out" | "bad">;
+  /** Where emitted events (PII enrichment's pii_transformation) go; without it they are counted as unwritten. */
+  pii?: LineSink;
+  /** Told how many emitted events had nowhere to go, batch by batch. */
+  onUnwrittenPii?: (count: number) => void;
 }
 
 export function serialise(format: OutputFormat): (event: EnrichedEvent) => string {
   return format === "tsv" ? toTsv : toAnalyticsJsonLine;
 }
 
-/** UTF-8 length without encoding when the answer is clear from the UTF-16 length (at most 3 bytes per unit). */
-function exceeds(line: string, limit: number): number | null {
-  if (line.length * 3 <= limit) return null;
-  const bytes = Buffer.byteLength(line);
-  return bytes > limit ? bytes : null;
-}
-
+/**
+ * The enrich stage loop: each batch of input lines goes to `enrich` (in this thread or a worker's) as soon
+ * as it is read, and results are written strictly in input order. At most `concurrency` batches are in
+ * flight, and each write is awaited, so a slow reader downstream slows the reading of input.
+ */
 export async function runEnrich(
-  input: AsyncIterable<InputRecord>,
+  batches: AsyncIterable<LineBatch>,
+  enrich: BatchEnricher,
   output: LineSink,
-  bad: BadRowSink,
-  options: EnrichStageOptions,
+  bad: LineSink,
+  options: RunEnrichOptions,
 ): Promise<void> {
-  const { enricher, processor, maxOutputBytes, counters } = options;
-  const write = serialise(options.format);
-  const writeBad = async (row: BadRow) => {
-    if (counters) counters.bad++;
-    await bad.write(row);
-  };
-  for await (const record of input) {
-    for (const outcome of await enricher.enrichRecord(record.value, record.text)) {
-      if ("bad" in outcome) {
-        await writeBad(outcome.bad);
-        continue;
-      }
-      const line = write(outcome.good);
-      const bytes = exceeds(line, maxOutputBytes);
-      if (bytes !== null) {
-        await writeBad(enrichedSizeViolation(processor, line, bytes, maxOutputBytes, new Date()));
-        continue;
-      }
-      await output.writeLine(line);
-      if (counters) counters.out++;
+  const { counters } = options;
+  const pending: Promise<EnrichedBatch>[] = [];
+  const write = async (result: EnrichedBatch) => {
+    if (result.badCount > 0) {
+      if (counters) counters.bad += result.badCount;
+      await bad.writeLines(result.bad, result.badCount);
     }
+    if (result.piiCount > 0) {
+      if (options.pii) await options.pii.writeLines(result.pii, result.piiCount);
+      else options.onUnwrittenPii?.(result.piiCount);
+    }
+    if (result.goodCount > 0) {
+      await output.writeLines(result.good, result.goodCount);
+      if (counters) counters.out += result.goodCount;
+    }
+  };
+  for await (const batch of batches) {
+    const result = enrich(batch);
+    // A failure is reported when its turn to be written comes; until then it must not count as unhandled.
+    result.catch(() => {});
+    pending.push(result);
+    if (pending.length >= options.concurrency) await write(await pending.shift()!);
   }
+  while (pending.length > 0) await write(await pending.shift()!);
 }
 
 /**

@@ -1,13 +1,8 @@
 /**
  * Bad rows: Snowplow's self-describing failure records, and the `--bad` channel they are written to.
- *
- * A bad row must reach its destination whole even when several processes share it (`make up` points
- * every stage at one FIFO) and a row is longer than PIPE_BUF, where the kernel no longer keeps a single
- * write atomic. Each row is therefore written under an exclusive flock(2) on the destination itself.
  */
-import { dlopen, FFIType } from "bun:ffi";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { resolve } from "node:path";
+import { AppendFile } from "./append-file";
+
 
 /** The bad-row types and the schema version our processors emit (as the Snowplow badrows library does). */
 export const BAD_ROW_VERSIONS = {
@@ -61,57 +56,16 @@ export function badRowType(row: unknown): BadRowType | undefined {
   return match && match[1]! in BAD_ROW_VERSIONS ? (match[1] as BadRowType) : undefined;
 }
 
-const LOCK_EX = 2;
-const LOCK_UN = 8;
-let flock: ((fd: number, operation: number) => number) | undefined;
-function lockFunction(): (fd: number, operation: number) => number {
-  flock ??= dlopen("libc.so.6", {
-    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  }).symbols.flock as (fd: number, operation: number) => number;
-  return flock;
-}
-
-export interface BadRowFileOptions {
-  /** Called once, before the first row, when the path was not chosen by the user. */
-  announceDefault?: (path: string) => void;
-  isDefaultPath?: boolean;
-}
-
 /**
- * Appends bad rows to a file or FIFO. The destination is opened on the first row, so a stage that
- * never fails leaves no empty file behind and does not wait for a FIFO reader it does not need.
+ * Appends bad rows to a file or FIFO (see AppendFile: opened on the first row, every write under flock).
  */
-export class BadRowFile implements BadRowSink {
-  private fd: number | null = null;
-  rowsWritten = 0;
-
-  constructor(readonly path: string, private readonly options: BadRowFileOptions = {}) {}
-
+export class BadRowFile extends AppendFile implements BadRowSink {
   write(row: BadRow): void {
     this.writeLine(JSON.stringify(row));
   }
 
   writeLine(line: string): void {
-    if (this.fd === null) {
-      if (this.options.isDefaultPath) this.options.announceDefault?.(resolve(this.path));
-      // Blocking append: on a FIFO this waits for a reader, which is the backpressure we want.
-      this.fd = openSync(this.path, "a");
-    }
-    const bytes = Buffer.from(line + "\n");
-    const lock = lockFunction();
-    lock(this.fd, LOCK_EX);
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset);
-    } finally {
-      lock(this.fd, LOCK_UN);
-    }
-    this.rowsWritten++;
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.writeLines(line + "\n", 1);
   }
 }
 

@@ -69,6 +69,49 @@ export async function* readRecords(
   }
 }
 
+/** The readable lines of one input chunk, not yet parsed, with their line numbers (for error messages). */
+export interface LineBatch {
+  texts: string[];
+  numbers: number[];
+}
+
+export interface ReadLineBatchesOptions {
+  maxLineBytes: number;
+  /** Told about each line that cannot be read as text (too long, not UTF-8); the batches go on. */
+  onProblem: (problem: Exclude<LineEvent, { kind: "line" }>) => Promise<void> | void;
+}
+
+/**
+ * The lines of each chunk as one batch, for a stage that parses and processes lines elsewhere (enrich hands
+ * batches to worker threads). A batch is never held back waiting for more input, so a quiet source is not
+ * delayed; a busy one gives batches as large as the chunks it reads.
+ */
+export async function* readLineBatches(chunks: AsyncIterable<Uint8Array>, options: ReadLineBatchesOptions): AsyncGenerator<LineBatch> {
+  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
+  let batch: LineBatch = { texts: [], numbers: [] };
+  const problems: Exclude<LineEvent, { kind: "line" }>[] = [];
+  const collect = (event: LineEvent) => {
+    if (event.kind === "line") {
+      batch.texts.push(event.text);
+      batch.numbers.push(event.number);
+    } else problems.push(event);
+  };
+  const take = async () => {
+    for (const problem of problems.splice(0)) await options.onProblem(problem);
+    const full = batch;
+    batch = { texts: [], numbers: [] };
+    return full;
+  };
+  for await (const chunk of chunks) {
+    splitter.push(chunk, collect);
+    const full = await take();
+    if (full.texts.length > 0) yield full;
+  }
+  splitter.end(collect);
+  const last = await take();
+  if (last.texts.length > 0) yield last;
+}
+
 /** A person-readable sentence for a problem, naming where it was (`stdin:12`). */
 export function describeLineProblem(problem: LineProblem, source = "stdin"): string {
   const where = `${source}:${problem.number}`;

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { EnrichmentError, type Enrichment } from "../../stages/enrich/enrichments/types";
 import { enrichLineProblemBadRow, runEnrich } from "../../stages/enrich/stage";
-import { readRecords } from "../../stages/shared/ndjson";
+import { readLineBatches } from "../../stages/shared/ndjson";
+import { createBatchEnricher } from "../../stages/enrich/batch";
 import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";
 import { badRows, badRowType, embeddedResolver, enricher, entities, getRecord, postRecord, PROCESSOR, rawRecord, selfDescribingEvent } from "./helpers";
 
@@ -26,8 +27,10 @@ async function linesThrough(lines: string[], maxOutputBytes = 1_000_000) {
   const chunks = (async function* () {
     yield new TextEncoder().encode(lines.join("\n") + "\n");
   })();
-  const input = readRecords(chunks, { maxLineBytes: 4096, onProblem: (problem) => bad.write(enrichLineProblemBadRow(problem, PROCESSOR, 4096)) });
-  await runEnrich(input, { writeLine: async (line) => void out.push(line) }, bad, { enricher: await enricher(), format: "json", processor: PROCESSOR, maxOutputBytes });
+  const batches = readLineBatches(chunks, { maxLineBytes: 4096, onProblem: (problem) => bad.write(enrichLineProblemBadRow(problem, PROCESSOR, 4096)) });
+  const enrich = createBatchEnricher({ enricher: await enricher(), format: "json", processor: PROCESSOR, maxOutputBytes, maxLineBytes: 4096 });
+  const lineSink = (into: (line: string) => void) => ({ writeLines: (text: string) => text.trimEnd().split("\n").forEach(into) });
+  await runEnrich(batches, enrich, lineSink((line) => out.push(line)), lineSink((line) => bad.write(JSON.parse(line))), { concurrency: 1 });
   return { out, bad: bad.rows };
 }
 

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { newEnrichedEvent, type EnrichedEvent } from "../../stages/enrich/event";
 import { RAW_RECORD_SCHEMA, type RawRecord } from "../../stages/enrich/raw-record";
 import { loadEnrichments } from "../../stages/enrich/enrichments";
-import type { EnrichmentHooks } from "../../stages/enrich/enrichments/config";
 import type { Enrichment, EnrichmentContext } from "../../stages/enrich/enrichments/types";
 
 export const CHROME_WINDOWS =
@@ -29,7 +28,7 @@ export function context(
     querystring: "",
     headers: options.headers ?? [],
   };
-  return { event: { ...newEnrichedEvent(), ...event }, raw, parameters: options.parameters ?? {}, derived: [] };
+  return { event: { ...newEnrichedEvent(), ...event }, raw, parameters: options.parameters ?? {}, derived: [], emitted: [] };
 }
 
 /** A Snowplow enrichment config file's JSON. */
@@ -39,21 +38,21 @@ export function sdConfig(schema: string, parameters: unknown, extra: Record<stri
 }
 
 /** Writes the configs into a fresh directory, loads them, and removes the directory. */
-export async function loadFrom(files: Record<string, object | string>, hooks?: EnrichmentHooks): Promise<Enrichment[]> {
+export async function loadFrom(files: Record<string, object | string>): Promise<Enrichment[]> {
   const dir = await mkdtemp(join(tmpdir(), "telemetry-enrichments-"));
   try {
     for (const [name, content] of Object.entries(files)) {
       await writeFile(join(dir, name), typeof content === "string" ? content : JSON.stringify(content, null, 2));
     }
-    return await loadEnrichments(dir, undefined, hooks);
+    return await loadEnrichments(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** The one enrichment a single config makes. */
-export async function single(schema: string, parameters: unknown, extra: Record<string, unknown> = {}, hooks?: EnrichmentHooks): Promise<Enrichment> {
-  const [enrichment, ...rest] = await loadFrom({ "config.json": sdConfig(schema, parameters, extra) }, hooks);
+export async function single(schema: string, parameters: unknown, extra: Record<string, unknown> = {}): Promise<Enrichment> {
+  const [enrichment, ...rest] = await loadFrom({ "config.json": sdConfig(schema, parameters, extra) });
   if (!enrichment || rest.length > 0) throw new Error("expected exactly one enrichment");
   return enrichment;
 }

@@ -31,7 +31,8 @@ function signupEvent(): Partial<EnrichedEvent> {
 
 describe("pii_enrichment_config", () => {
   test("atomic fields and JSONPath matches in matching schemas become salted SHA-256 hex", async () => {
-    const { event } = await run(await single(CONFIG, PARAMETERS, { emitEvent: false }), context(signupEvent()));
+    const { event, emitted } = await run(await single(CONFIG, PARAMETERS, { emitEvent: false }), context(signupEvent()));
+    expect(emitted).toEqual([]);
     expect(event.user_id).toBe(sha256("jane@example.com"));
     expect(event.user_ipaddress).toBe(sha256("203.0.113.9"));
     expect(event.unstruct_event!.data).toEqual({ email: sha256("jane@example.com"), phone: sha256("+44 20 7946 0000"), plan: "pro" });
@@ -40,16 +41,12 @@ describe("pii_enrichment_config", () => {
     expect(event.contexts[1]!.data).toEqual({ emails: ["untouched@example.com"] });
   });
 
-  test("emitEvent hands the pii_transformation event and its parent to the hook", async () => {
-    const emitted: { transformation: { schema: string; data: unknown }; parent: string | null }[] = [];
-    const enrichment = await single(CONFIG, PARAMETERS, { emitEvent: true }, {
-      onPiiEvent: (transformation, parent) => emitted.push({ transformation, parent: parent.event_id }),
-    });
-    await run(enrichment, context(signupEvent()));
+  test("emitEvent puts the pii_transformation event in the context's emitted list", async () => {
+    const enrichment = await single(CONFIG, PARAMETERS, { emitEvent: true });
+    const { emitted } = await run(enrichment, context(signupEvent()));
     expect(emitted).toHaveLength(1);
-    expect(emitted[0]!.parent).toBe("c6ef3124-b53a-4b13-a233-0088f79dcbcb");
-    expect(emitted[0]!.transformation.schema).toBe("iglu:com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0");
-    const data = emitted[0]!.transformation.data as { pii: { pojo: unknown[]; json: unknown[] }; strategy: unknown };
+    expect(emitted[0]!.schema).toBe("iglu:com.snowplowanalytics.snowplow/pii_transformation/jsonschema/1-0-0");
+    const data = emitted[0]!.data as { pii: { pojo: unknown[]; json: unknown[] }; strategy: unknown };
     expect(data.strategy).toEqual({ pseudonymize: { hashFunction: "SHA-256" } });
     expect(data.pii.pojo).toEqual([
       { fieldName: "user_id", originalValue: "jane@example.com", modifiedValue: sha256("jane@example.com") },

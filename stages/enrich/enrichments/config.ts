@@ -148,14 +148,5 @@ export interface EnrichmentDefinition {
   readonly vendor: string;
   readonly name: string;
   readonly models: readonly number[];
-  create(config: EnrichmentConfig, hooks: EnrichmentHooks): Enrichment | Promise<Enrichment>;
-}
-
-/** Ways an enrichment hands something to enrich besides the event it is enriching. */
-export interface EnrichmentHooks {
-  /**
-   * pii_enrichment_config with `emitEvent`: called with the `pii_transformation` event and the event it
-   * came from, for enrich to emit as its own event (Snowplow writes it to a separate "pii" stream).
-   */
-  onPiiEvent?: (transformation: { schema: string; data: unknown }, parent: EnrichedEvent) => void;
+  create(config: EnrichmentConfig): Enrichment | Promise<Enrichment>;
 }

@@ -14,7 +14,7 @@ import defaultRefererParser from "../../../config/enrichments/referer_parser.jso
 import defaultUaParser from "../../../config/enrichments/ua_parser_config.json" with { type: "json" };
 import { anonIp } from "./anon-ip";
 import { campaignAttribution } from "./campaign-attribution";
-import { ConfigProblem, readEnrichmentConfig, type EnrichmentConfig, type EnrichmentDefinition, type EnrichmentHooks } from "./config";
+import { ConfigProblem, readEnrichmentConfig, type EnrichmentConfig, type EnrichmentDefinition } from "./config";
 import { cookieExtractor } from "./cookie-extractor";
 import { eventFingerprintConfig } from "./event-fingerprint";
 import { httpHeaderExtractor } from "./http-header-extractor";
@@ -26,7 +26,6 @@ import { refererParser } from "./referer-parser";
 import type { Enrichment } from "./types";
 import { uaParser } from "./ua-parser";
 
-export type { EnrichmentHooks } from "./config";
 
 /**
  * Snowplow's fixed order (EnrichmentManager), less the steps enrich itself performs between them:
@@ -72,7 +71,7 @@ const SNOWPLOW_MINI_DEFAULTS: readonly [string, unknown][] = [
  * The enabled enrichments of the config files (`*.json`) in `dir`, in processing order; with no `dir`,
  * the Snowplow Mini defaults. Throws ConfigError, one sentence naming the file, for any bad config.
  */
-export async function loadEnrichments(dir?: string, resolver?: Resolver, hooks: EnrichmentHooks = {}): Promise<Enrichment[]> {
+export async function loadEnrichments(dir?: string, resolver?: Resolver): Promise<Enrichment[]> {
   const files = dir === undefined ? SNOWPLOW_MINI_DEFAULTS.map(([name, json]) => ({ source: `the built-in default ${name}`, json })) : await readConfigFiles(dir);
   const chosen = new Map<EnrichmentDefinition, EnrichmentConfig>();
   for (const { source, json } of files) {
@@ -89,7 +88,7 @@ export async function loadEnrichments(dir?: string, resolver?: Resolver, hooks: 
     const config = chosen.get(definition);
     if (config === undefined) continue;
     try {
-      enrichments.push(await definition.create(config, hooks));
+      enrichments.push(await definition.create(config));
     } catch (error) {
       if (error instanceof ConfigProblem) throw new ConfigError(`${config.source} is not a valid ${definition.name} config: ${error.message}.`);
       throw error;

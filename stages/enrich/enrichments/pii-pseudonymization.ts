@@ -3,8 +3,8 @@
  * has read it. Listed atomic columns (`pojo`) and the strings a JSONPath reaches inside matching
  * entities or the self-describing event (`json`) become hex(hash(value + salt)). With `anonymousOnly`
  * it acts only on requests that carried the `SP-Anonymous` header. With `emitEvent` the originals and
- * their replacements go out as a `pii_transformation` event through the onPiiEvent hook (Snowplow
- * writes that event to a separate "pii" stream). MD2, which the config schema allows, is not offered
+ * their replacements go out as a `pii_transformation` event in the context's `emitted` list (Snowplow
+ * writes that event to a separate "pii" stream; enrich writes it to --pii). MD2, which the config schema allows, is not offered
  * by this runtime's crypto, so a config asking for it is refused.
  */
 import { createHash } from "node:crypto";
@@ -134,7 +134,7 @@ export const piiPseudonymization: EnrichmentDefinition = {
   vendor: "com.snowplowanalytics.snowplow.enrichments",
   name: "pii_enrichment_config",
   models: [2],
-  create(config, hooks) {
+  create(config) {
     const targets = readTargets(config.parameters);
     const { functionName, scramble } = readHash(config.parameters);
     const flag = (name: string) => {
@@ -148,7 +148,7 @@ export const piiPseudonymization: EnrichmentDefinition = {
     return {
       name: config.key.name,
       schemaKey: config.schema,
-      apply({ event, raw, derived }) {
+      apply({ event, raw, derived, emitted }) {
         if (anonymousOnly && !headerLines(raw.headers).some((header) => header.name.trim().toLowerCase() === "sp-anonymous")) return;
         const pojo: ModifiedPojo[] = [];
         const json: ModifiedJson[] = [];
@@ -167,9 +167,9 @@ export const piiPseudonymization: EnrichmentDefinition = {
             );
           }
         }
-        if (emitEvent && hooks.onPiiEvent && pojo.length + json.length > 0) {
+        if (emitEvent && pojo.length + json.length > 0) {
           const pii = { ...(pojo.length ? { pojo } : {}), ...(json.length ? { json } : {}) };
-          hooks.onPiiEvent({ schema: PII_TRANSFORMATION_SCHEMA, data: { pii, strategy: { pseudonymize: { hashFunction: functionName } } } }, event);
+          emitted.push({ schema: PII_TRANSFORMATION_SCHEMA, data: { pii, strategy: { pseudonymize: { hashFunction: functionName } } } });
         }
       },
     };
