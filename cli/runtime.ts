@@ -42,9 +42,16 @@ export function shutdownSignal(): AbortSignal {
   return controller.signal;
 }
 
-/** stdin as raw chunks; ends at EOF, or as soon as `signal` aborts (already-read chunks are kept). */
-export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const iterator = (process.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+/** How long a stopped stage still waits for a read that was already under way when the signal came. */
+const IN_FLIGHT_READ_GRACE_MS = 100;
+
+/**
+ * A source's chunks until it ends or `signal` aborts. A read already under way when the signal comes is
+ * given a moment to finish, and its chunk is still yielded: on stdin those bytes have left the pipe, so
+ * dropping them would lose lines the writer upstream considers delivered.
+ */
+export async function* chunksUntilAborted(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
   while (!signal.aborted) {
     // A fresh abort promise per chunk: racing every chunk against one long-lived promise would hang a
     // reaction holding that chunk on it each time, keeping the whole input alive until the process ends.
@@ -53,11 +60,23 @@ export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Arr
       onAbort = () => resolve("aborted");
       signal.addEventListener("abort", onAbort, { once: true });
     });
-    const next = await Promise.race([iterator.next(), aborted]);
+    const reading = iterator.next();
+    const next = await Promise.race([reading, aborted]);
     signal.removeEventListener("abort", onAbort);
-    if (next === "aborted" || next.done) break;
+    if (next === "aborted") {
+      const grace = new Promise<"late">((resolve) => setTimeout(resolve, IN_FLIGHT_READ_GRACE_MS, "late").unref());
+      const late = await Promise.race([reading, grace]);
+      if (late !== "late" && !late.done) yield late.value;
+      break;
+    }
+    if (next.done) break;
     yield next.value;
   }
+}
+
+/** stdin as raw chunks; ends at EOF, or when `signal` aborts (see chunksUntilAborted). */
+export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  yield* chunksUntilAborted(process.stdin as AsyncIterable<Uint8Array>, signal);
   process.stdin.pause();
 }
 
