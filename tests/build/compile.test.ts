@@ -2,19 +2,32 @@
  * `make build`: the single executable must run away from the repository, finding its schema registry and
  * the enrichments' data files in the share/ folder that is copied beside it.
  */
-import { expect, test } from "bun:test";
-import { cpSync, mkdtempSync } from "node:fs";
+import { afterAll, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const root = join(import.meta.dir, "../..");
 
-test("the compiled telemetry enriches with the shipped schemas and referer table, outside the repository", () => {
+/** Builds once for the whole file and copies dist/ out of the repository; each test asserts the build worked. */
+let copy: { status: number | null; stderr: string; elsewhere: string } | undefined;
+function built(): { status: number | null; stderr: string; elsewhere: string } {
+  if (copy) return copy;
   const build = spawnSync("make", ["build"], { cwd: root, encoding: "utf8" });
-  expect(build.status).toBe(0);
   const elsewhere = mkdtempSync(join(tmpdir(), "telemetry-binary-"));
-  cpSync(join(root, "dist"), elsewhere, { recursive: true });
+  if (build.status === 0) cpSync(join(root, "dist"), elsewhere, { recursive: true });
+  copy = { status: build.status, stderr: build.stderr, elsewhere };
+  return copy;
+}
+afterAll(() => {
+  if (copy) rmSync(copy.elsewhere, { recursive: true, force: true });
+});
+
+test("the compiled telemetry enriches with the shipped schemas and referer table, outside the repository", () => {
+  const build = built();
+  expect(build.status).toBe(0);
+  const { elsewhere } = build;
 
   const selfDescribing = JSON.stringify({
     schema: "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
@@ -50,4 +63,41 @@ test("the compiled telemetry enriches with the shipped schemas and referer table
   expect(event.app_id).toBe("binary");
   expect(event.unstruct_event_com_snowplowanalytics_snowplow_link_click_1).toEqual({ targetUrl: "https://b.example/" });
   expect([event.refr_medium, event.refr_source, event.refr_term]).toEqual(["search", "Google", "shoes"]);
+}, 120_000);
+
+test("the compiled telemetry enriches on a worker thread (the worker entry is bundled), outside the repository", () => {
+  const build = built();
+  expect(build.status).toBe(0);
+  const { elsewhere } = build;
+  const raw = (id: string, eid: string, url: string) => ({
+    schema: "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0",
+    id,
+    timestamp: Date.now(),
+    ipAddress: "203.0.113.9",
+    encoding: "UTF-8",
+    collector: "test",
+    path: "/i",
+    querystring: new URLSearchParams({ e: "pv", eid, url, refr: "https://www.google.com/search?q=boots", aid: "worker", p: "web", tv: "test-1" }).toString(),
+    headers: [],
+  });
+  const input = [
+    raw("6a0c7e52-1d0b-4f7a-9d51-0f6c2f1b9a01", "0b7c9e52-1d0b-4f7a-9d51-0f6c2f1b9a11", "https://a.example/one"),
+    raw("6a0c7e52-1d0b-4f7a-9d51-0f6c2f1b9a02", "0b7c9e52-1d0b-4f7a-9d51-0f6c2f1b9a12", "https://a.example/two"),
+  ];
+  const run = spawnSync(join(elsewhere, "telemetry"), ["enrich", "--workers", "1", "--stats-interval", "0", "--bad", join(elsewhere, "bad-workers.ndjson")], {
+    cwd: elsewhere,
+    input: input.map((record) => JSON.stringify(record)).join("\n") + "\n",
+    encoding: "utf8",
+    // spawnSync blocks the test's own timeout: should the worker never answer, fail instead of hanging.
+    timeout: 60_000,
+  });
+  expect(run.stderr).toContain("on 1 worker thread");
+  expect(run.status).toBe(0);
+  const events = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  expect(events.map((event) => [event.event_id, event.page_urlpath])).toEqual([
+    ["0b7c9e52-1d0b-4f7a-9d51-0f6c2f1b9a11", "/one"],
+    ["0b7c9e52-1d0b-4f7a-9d51-0f6c2f1b9a12", "/two"],
+  ]);
+  // The worker found the shipped referer table in share/ too.
+  for (const event of events) expect([event.app_id, event.refr_source, event.refr_term]).toEqual(["worker", "Google", "boots"]);
 }, 120_000);
