@@ -1,7 +1,8 @@
 /**
  * The collector's request handling: a Request in, a Response out, and for tracking requests one raw record
- * into the output queue (or one size_violation bad row). It knows nothing of sockets or processes, so it
- * is tested by calling `handle` with plain Requests; cli/commands/collect.ts puts it behind Bun.serve.
+ * into the output queue; a record over the sink limit is split into several or becomes size_violation bad
+ * rows (split-batch.ts). It knows nothing of sockets or processes, so it is tested by calling `handle` with
+ * plain Requests; cli/commands/collect.ts puts it behind Bun.serve.
  */
 import { makeBadRow, type BadRowSink, type Processor } from "../shared/bad-rows";
 import type { StageCounters } from "../shared/counters";
@@ -19,10 +20,14 @@ import {
   trackingResponse,
 } from "./responses";
 import { matchRoute, type Route } from "./routes";
+import { splitOversizedRecord, type SizeViolation } from "./split-batch";
 
-/** Where accepted records go: `offer` returns false when there is no room (the request gets 503). */
+/**
+ * Where accepted records go: `offer` takes all of one request's records (`bytes[i]` is the UTF-8 length of
+ * `lines[i]`) or, when there is no room, none and returns false (the request gets 503).
+ */
 export interface RecordOutput {
-  offer(line: string, bytes: number): boolean;
+  offer(lines: readonly string[], bytes: readonly number[]): boolean;
   readonly isHealthy: boolean;
 }
 
@@ -144,7 +149,7 @@ export class Collector {
     const nuid = networkUserId({ anonymous, querystring: url.querystring, cookieValue: nuidCookie });
     const timestamp = Date.now();
     const record = buildRawRecord({
-      id: crypto.randomUUID(),
+      id: newRecordId(),
       timestamp,
       ipAddress: anonymous ? "unknown" : clientAddress(headers, peer, config.trustForwardedFor),
       collectorName: config.collectorName,
@@ -158,20 +163,28 @@ export class Collector {
     });
     const line = JSON.stringify(record);
     const bytes = Buffer.byteLength(line);
+    // The usual case, a record within the limit, is written as it is; only larger ones are split.
+    const { lines, bytes: lineBytes, violations } =
+      bytes <= config.maxRecordBytes
+        ? { lines: [line], bytes: [bytes], violations: NO_VIOLATIONS }
+        : splitOversizedRecord(record, line, bytes, config, newRecordId);
 
-    if (bytes > config.maxRecordBytes) {
+    // Queued before any bad row is written, so a refused request (which the tracker retries) leaves nothing behind.
+    if (lines.length > 0 && !sinks.output.offer(lines, lineBytes)) {
+      return textResponse(503, "Service Unavailable", corsHeaders(origin));
+    }
+    sinks.counters.in += lines.length;
+    for (const violation of violations) {
       sinks.counters.bad++;
-      await sinks.bad.write(sizeViolation(sinks.processor, line, bytes, config.maxRecordBytes, timestamp));
-    } else {
-      if (!sinks.output.offer(line, bytes)) return textResponse(503, "Service Unavailable", corsHeaders(origin));
-      sinks.counters.in++;
-      if (sinks.archive !== undefined) {
-        try {
-          await sinks.archive.append(line);
-        } catch (error) {
-          sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
-          return textResponse(503, "Service Unavailable", corsHeaders(origin));
-        }
+      await sinks.bad.write(sizeViolation(sinks.processor, violation, config.maxRecordBytes, timestamp));
+    }
+    if (sinks.archive !== undefined && lines.length > 0) {
+      const { archive } = sinks;
+      try {
+        await Promise.all(lines.map((part) => archive.append(part)));
+      } catch (error) {
+        sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
+        return textResponse(503, "Service Unavailable", corsHeaders(origin));
       }
     }
 
@@ -203,6 +216,11 @@ export class Collector {
 }
 
 const NO_COOKIES: readonly string[] = [];
+const NO_VIOLATIONS: readonly SizeViolation[] = [];
+
+function newRecordId(): string {
+  return crypto.randomUUID();
+}
 
 interface RequestUrl {
   path: string;
@@ -265,19 +283,19 @@ export function redirectTarget(querystring: string, allowedDomains: string[]): s
 }
 
 /**
- * A record too large for the sink: a size_violation bad row holding the first tenth of the allowed size,
- * as the Snowplow collector does.
+ * A record (or one event of a split batch) too large for the sink: a size_violation bad row holding the
+ * first tenth of the allowed size of its text, as the Snowplow collector does.
  */
-function sizeViolation(processor: Processor, line: string, bytes: number, max: number, timestamp: number) {
+function sizeViolation(processor: Processor, violation: SizeViolation, max: number, timestamp: number) {
   return makeBadRow(
     "size_violation",
     processor,
     {
       timestamp: new Date(timestamp).toISOString(),
       maximumAllowedSizeBytes: max,
-      actualSizeBytes: bytes,
-      expectation: `oversized collector payload: the raw record is ${bytes} bytes, the sink accepts at most ${max} (--max-record-bytes)`,
+      actualSizeBytes: violation.actualSizeBytes,
+      expectation: violation.expectation,
     },
-    { event: line.slice(0, Math.floor(max / 10)) },
+    { event: violation.text.slice(0, Math.floor(max / 10)) },
   );
 }

@@ -46,8 +46,13 @@ export interface CollectorConfig {
   paths: Record<string, string>;
   /** Bodies larger than this are refused with 413 and never recorded. */
   dropPayloadBytes: number;
-  /** Raw records larger than this (the sink's limit) become size_violation bad rows. */
+  /**
+   * Raw records larger than this (the sink's limit) are split when they hold a POST batch of events
+   * (split-batch.ts); what cannot be split becomes size_violation bad rows.
+   */
   maxRecordBytes: number;
+  /** Records larger than this are never split: one size_violation (Snowplow's networking.maxPayloadSize). */
+  maxSplitBytes: number;
   /** A request body not received within this time is answered 408. */
   bodyReadTimeoutMs: number;
 }
@@ -73,6 +78,7 @@ export function collectorConfig(
     paths: {},
     dropPayloadBytes: 2 * 1024 * 1024,
     maxRecordBytes: 1_000_000,
+    maxSplitBytes: 1_048_576,
     bodyReadTimeoutMs: 25_000,
     ...rest,
     cookie: {
@@ -105,6 +111,6 @@ export function configProblem(config: CollectorConfig): string | undefined {
   if (config.cookie.sameSite === "None" && !config.cookie.secure && config.cookie.enabled) {
     return "SameSite=None cookies must be Secure (browsers drop them otherwise); use --cookie-same-site Lax or keep --cookie-secure";
   }
-  if (config.maxRecordBytes <= 0 || config.dropPayloadBytes <= 0) return "size limits must be positive";
+  if (config.maxRecordBytes <= 0 || config.maxSplitBytes <= 0 || config.dropPayloadBytes <= 0) return "size limits must be positive";
   return undefined;
 }

@@ -40,17 +40,25 @@ export class RecordQueue {
   }
 
   /**
-   * Takes a line if there is room and returns true; false means the caller must refuse the request.
-   * A line larger than a byte capacity is still taken when the queue is empty, so it cannot be stuck.
+   * Takes the lines (`bytes[i]` is the UTF-8 length of `lines[i]`) if there is room for all of them and
+   * returns true; false means the caller must refuse the request. All or none: the records of one split
+   * request are refused together, so the tracker's retry cannot duplicate the part already taken.
+   * Lines larger than a byte capacity are still taken when the queue is empty, so they cannot be stuck.
    */
-  offer(line: string, bytes: number): boolean {
-    const size = this.countsBytes ? bytes : 1;
+  offer(lines: readonly string[], bytes: readonly number[]): boolean {
+    let size = lines.length;
+    if (this.countsBytes) {
+      size = 0;
+      for (const length of bytes) size += length;
+    }
     if (this.used + size > this.limit && this.used > 0) {
       this.refusing = true;
       return false;
     }
-    this.lines.push(line);
-    this.sizes.push(size);
+    for (let i = 0; i < lines.length; i++) {
+      this.lines.push(lines[i]!);
+      this.sizes.push(this.countsBytes ? bytes[i]! : 1);
+    }
     this.used += size;
     if (!this.pumping) void this.pump();
     return true;

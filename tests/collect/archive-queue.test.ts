@@ -24,14 +24,14 @@ describe("RecordQueue", () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const written: string[] = [];
     const queue = new RecordQueue({ writeLine: async (line) => void (await gate, written.push(line)) }, { bytes: 10 });
-    expect(queue.offer("a".repeat(50), 50)).toBe(true);
-    expect(queue.offer("b", 1)).toBe(false);
+    expect(queue.offer(["a".repeat(50)], [50])).toBe(true);
+    expect(queue.offer(["b"], [1])).toBe(false);
     expect(queue.isHealthy).toBe(false);
     release();
     await queue.drain();
     expect(queue.isHealthy).toBe(true);
-    expect(queue.offer("c".repeat(6), 6)).toBe(true);
-    expect(queue.offer("d".repeat(6), 6)).toBe(false);
+    expect(queue.offer(["c".repeat(6)], [6])).toBe(true);
+    expect(queue.offer(["d".repeat(6)], [6])).toBe(false);
     await queue.drain();
     expect(written).toEqual(["a".repeat(50), "c".repeat(6)]);
   });

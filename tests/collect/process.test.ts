@@ -155,7 +155,9 @@ describe("telemetry collect (process)", () => {
       expect(rows).toHaveLength(1);
       expect(rows[0].schema).toContain("/size_violation/");
       expect(rows[0].data.failure.maximumAllowedSizeBytes).toBe(5000);
-      expect(rows[0].data.payload.event).toContain("CollectorPayload");
+      // A one-event batch: the event itself is what was too large (the request's batch could not be split).
+      expect(rows[0].data.payload.event).toStartWith('{"e":"pv"');
+      expect(rows[0].data.payload.event).toContain('"eid":"oversized"');
     } finally {
       await collector.stop();
     }
