@@ -2,6 +2,7 @@
  * What every stage process shares: the bad-row channel, stdin as chunks, signals, exit codes.
  * Stage logic never touches `process`; these helpers adapt it to one.
  */
+import { appendProblem } from "../stages/shared/append-file";
 import { BadRowFile } from "../stages/shared/bad-rows";
 import { StageCounters } from "../stages/shared/counters";
 import { LineWriter } from "../stages/shared/line-writer";
@@ -82,7 +83,10 @@ export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Arr
 
 export const DEFAULT_BAD_PATH = "telemetry-bad.ndjson";
 
+/** The --bad channel; a destination that cannot be written is a configuration error, found at startup. */
 export function openBadChannel(stage: string, path: string | undefined): BadRowFile {
+  const problem = appendProblem(path ?? DEFAULT_BAD_PATH);
+  if (problem !== null) exitWithConfigError(stage, `bad rows cannot be written to ${path ?? DEFAULT_BAD_PATH} (${problem}); choose another --bad PATH.`);
   return new BadRowFile(path ?? DEFAULT_BAD_PATH, {
     isDefaultPath: path === undefined,
     announceDefault: (where) => say(stage, `bad rows are going to ${where} (choose with --bad PATH)`),

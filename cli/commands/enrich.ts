@@ -6,7 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import type { OutputFormat } from "../../stages/enrich/stage";
 import type { BatchEnricher } from "../../stages/enrich/batch";
-import { AppendFile } from "../../stages/shared/append-file";
+import { AppendFile, appendProblem } from "../../stages/shared/append-file";
 import { ENRICH_WORKER_ENTRY, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
 import { ConfigError, runStdinStage, say, stdinStageOptions } from "../runtime";
 
@@ -58,7 +58,9 @@ async function startEnriching(settings: EnrichSettings, workers: number): Promis
     const pool = await EnrichWorkerPool.start(ENRICH_WORKER_ENTRY, workers, settings);
     return { enrich: pool.enrich, enrichmentCount: pool.enrichmentCount, close: () => pool.close() };
   } catch (error) {
-    if (error instanceof WorkerSetupError && error.configError) throw new ConfigError(error.message);
+    if (error instanceof WorkerSetupError) {
+      throw new ConfigError(error.configError ? error.message : `${error.message}; --workers 0 enriches without worker threads.`);
+    }
     throw error;
   }
 }
@@ -92,6 +94,8 @@ const command: CommandModule<object, EnrichArgs> = {
           maxOutputBytes: args.maxLineBytes,
           maxLineBytes: args.maxLineBytes,
         };
+        const piiProblem = args.pii === undefined ? null : appendProblem(args.pii);
+        if (piiProblem !== null) throw new ConfigError(`--pii ${args.pii} cannot be written (${piiProblem}).`);
         const enriching = await startEnriching(settings, args.workers);
         const threads = args.workers === 0 ? "in the main thread" : `on ${args.workers} worker thread${args.workers === 1 ? "" : "s"}`;
         say(STAGE, `reading raw records; ${enriching.enrichmentCount} enrichments ${threads}; writing ${args.format}`);

@@ -47,8 +47,8 @@ export async function runEnrich(
   const pending: Promise<EnrichedBatch>[] = [];
   const write = async (result: EnrichedBatch) => {
     if (result.badCount > 0) {
-      if (counters) counters.bad += result.badCount;
       await bad.writeLines(result.bad, result.badCount);
+      if (counters) counters.bad += result.badCount;
     }
     if (result.piiCount > 0) {
       if (options.pii) await options.pii.writeLines(result.pii, result.piiCount);

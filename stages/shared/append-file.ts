@@ -7,8 +7,8 @@
  * write atomic. Every write is therefore made under an exclusive flock(2) on the destination itself.
  */
 import { dlopen, FFIType } from "bun:ffi";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 const LOCK_EX = 2;
 const LOCK_UN = 8;
@@ -18,6 +18,27 @@ function lockFunction(): (fd: number, operation: number) => number {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   }).symbols.flock as (fd: number, operation: number) => number;
   return flock;
+}
+
+/**
+ * Why `path` could not be opened for appending (a code such as ENOENT, EACCES, EISDIR), or null when it
+ * could. It is checked without opening it: opening a FIFO would wait for its reader.
+ */
+export function appendProblem(path: string): string | null {
+  try {
+    if (statSync(path).isDirectory()) return "EISDIR";
+    accessSync(path, constants.W_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    if (code !== "ENOENT") return code;
+  }
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK);
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
 }
 
 export interface AppendFileOptions {

@@ -53,6 +53,18 @@ describe("telemetry", () => {
     expect(run(["collect", "--port", "eighty"]).stderr).toContain("--port must be a number");
   });
 
+  test("a --bad path that cannot be written is one sentence and exit 2, before any input is taken", () => {
+    const dir = mkdtempSync(join(tmpdir(), "telemetry-cli-bad-"));
+    for (const bad of [join(dir, "no-such-dir", "bad.ndjson"), dir]) {
+      const result = run(["enrich", "--stats-interval", "0", "--bad", bad], { input: pageView + "\n" });
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      const problems = result.stderr.trim().split("\n");
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(bad);
+    }
+  });
+
   test("a flag can come from TELEMETRY_<FLAG> or from --config, and the flag itself wins", () => {
     const dir = mkdtempSync(join(tmpdir(), "telemetry-cli-"));
     const config = join(dir, "enrich.json");

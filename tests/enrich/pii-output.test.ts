@@ -131,10 +131,8 @@ describe("telemetry enrich --pii", () => {
     expect(mentions[0]).toContain("pii_transformation");
   });
 
-  // Marked failing: today the --pii file is opened at the first PII event, and an open that fails throws
-  // out of the stage (exit 1, a stack trace, and the batch's good events never reach stdout). Drop
-  // `.failing` once enrich reports an unusable --pii path the way the design asks of bad configuration.
-  test.failing("an unusable --pii path is one sentence on stderr and exit 2", async () => {
+  // The --pii file is opened at the first PII event; a path that cannot be written is found at startup.
+  test("an unusable --pii path is one sentence on stderr and exit 2", async () => {
     const { stderr, code } = await runEnrich(["--pii", join(dir, "no-such-dir", "pii.ndjson"), "--bad", join(dir, "bad-u.ndjson")], input);
     expect(code).toBe(2);
     const problems = lines(stderr).filter((line) => !line.includes("reading raw records"));

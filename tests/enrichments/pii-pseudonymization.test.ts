@@ -1,3 +1,4 @@
+import { Resolver } from "../../stages/iglu/resolver";
 import { describe, expect, test } from "bun:test";
 import type { EnrichedEvent } from "../../stages/enrich/event";
 import { context, run, single } from "./helpers";
@@ -53,13 +54,18 @@ describe("pii_enrichment_config", () => {
       { fieldName: "user_ipaddress", originalValue: "203.0.113.9", modifiedValue: sha256("203.0.113.9") },
     ]);
     expect(data.pii.json).toContainEqual({
-      fieldName: "contexts",
-      originalValue: "j@example.org",
-      modifiedValue: sha256("j@example.org"),
-      jsonPath: "$.emails",
-      schema: "iglu:com.acme/customer/jsonschema/1-0-0",
+      fieldMapping: {
+        fieldName: "contexts",
+        originalValue: "j@example.org",
+        modifiedValue: sha256("j@example.org"),
+        jsonPath: "$.emails",
+        schema: "iglu:com.acme/customer/jsonschema/1-0-0",
+      },
     });
     expect(data.pii.json).toHaveLength(4);
+    // The event must be valid against pii_transformation 1-0-0, which wraps JSON replacements in fieldMapping.
+    const outcome = await (await Resolver.load()).validate(emitted[0]!.schema, emitted[0]!.data);
+    expect(outcome.ok ? "valid" : JSON.stringify(outcome.igluError)).toBe("valid");
   });
 
   test("anonymousOnly pseudonymises only requests that carried SP-Anonymous", async () => {

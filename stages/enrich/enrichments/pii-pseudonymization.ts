@@ -64,12 +64,15 @@ interface ModifiedPojo {
   originalValue: string;
   modifiedValue: string;
 }
+/** pii_transformation 1-0-0 wraps each JSON replacement in `fieldMapping`. */
 interface ModifiedJson {
-  fieldName: JsonField;
-  originalValue: string;
-  modifiedValue: string;
-  jsonPath: string;
-  schema: string;
+  fieldMapping: {
+    fieldName: JsonField;
+    originalValue: string;
+    modifiedValue: string;
+    jsonPath: string;
+    schema: string;
+  };
 }
 
 function readTargets(parameters: ParameterReader): { pojo: PojoField[]; json: JsonTarget[] } {
@@ -163,7 +166,7 @@ export const piiPseudonymization: EnrichmentDefinition = {
           for (const entity of entitiesOf(target.field, event, derived)) {
             if (!target.matches(entity.schema)) continue;
             pseudonymizeJson(entity.data, target.jsonPath, scramble, (originalValue, modifiedValue) =>
-              json.push({ fieldName: target.field, originalValue, modifiedValue, jsonPath: target.jsonPath, schema: entity.schema }),
+              json.push({ fieldMapping: { fieldName: target.field, originalValue, modifiedValue, jsonPath: target.jsonPath, schema: entity.schema } }),
             );
           }
         }
