@@ -25,7 +25,12 @@ const options = {
   "max-record-bytes": {
     type: "number",
     default: 1_000_000,
-    describe: "raw records larger than this (the sink limit) become size_violation bad rows, still answered 200",
+    describe: "raw records larger than this (the sink limit): a POST batch is split into records under it, what cannot be split becomes size_violation bad rows; answered 200",
+  },
+  "max-split-bytes": {
+    type: "number",
+    default: 1_048_576,
+    describe: "records larger than this are never split: one size_violation (Snowplow's maxPayloadSize)",
   },
   "trust-forwarded-for": { type: "boolean", default: false, describe: "take the client address from X-Forwarded-For (only behind your own proxy)" },
   cookie: { type: "boolean", default: true, describe: "set the network user id cookie (--no-cookie: never)" },
@@ -77,6 +82,7 @@ type CollectArgs = ArgumentsCamelCase<{
   queueSize: string;
   dropPayloadSize: number;
   maxRecordBytes: number;
+  maxSplitBytes: number;
   trustForwardedFor: boolean;
   cookie: boolean;
   cookieName: string;
@@ -132,6 +138,7 @@ export function configFromArgs(args: CollectArgs): CollectorConfig {
     paths,
     dropPayloadBytes: args.dropPayloadSize,
     maxRecordBytes: args.maxRecordBytes,
+    maxSplitBytes: args.maxSplitBytes,
     bodyReadTimeoutMs: args.bodyReadTimeout * 1000,
     doNotTrackCookie,
     cookie: {
