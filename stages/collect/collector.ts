@@ -296,6 +296,6 @@ function sizeViolation(processor: Processor, violation: SizeViolation, max: numb
       actualSizeBytes: violation.actualSizeBytes,
       expectation: violation.expectation,
     },
-    { event: violation.text.slice(0, Math.floor(max / 10)) },
+    violation.text.slice(0, Math.floor(max / 10)),
   );
 }

@@ -1,10 +1,10 @@
 /**
  * The bad rows enrich writes, with the payload each type carries (snowplow-pipeline.md §4):
- * - collector_payload_format_violation: the input line itself, as `{line}` (the shape our schemas/ copy of
- *   the bad-row schema and the shared size_violation `{event}` use);
+ * - collector_payload_format_violation: the input line itself (base64 when not UTF-8), as a plain string:
+ *   Snowplow's RawPayload;
  * - adapter_failures / tracker_protocol_violations: the request as collector-payload JSON;
  * - schema_violations / enrichment_failures: the partially enriched event and the raw event it came from;
- * - size_violation: the head of an enriched event too big to pass on.
+ * - size_violation: the head of an enriched event too big to pass on, a plain string as well.
  */
 import { makeBadRow, type BadRow, type Processor } from "../shared/bad-rows";
 import type { Api } from "./adapters";
@@ -28,7 +28,7 @@ export function collectorPayloadFormatViolation(processor: Processor, message: F
     "collector_payload_format_violation",
     processor,
     { timestamp: now.toISOString(), loader: LOADER, message },
-    { line },
+    line,
   );
 }
 
@@ -170,6 +170,6 @@ export function enrichedSizeViolation(processor: Processor, line: string, bytes:
       actualSizeBytes: bytes,
       expectation: `enriched event of ${bytes} bytes is larger than the ${limit}-byte limit`,
     },
-    { event: line.slice(0, Math.floor(limit / 10)) },
+    line.slice(0, Math.floor(limit / 10)),
   );
 }

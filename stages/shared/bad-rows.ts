@@ -39,11 +39,19 @@ export function badRowSchema(type: BadRowType): string {
   return `iglu:com.snowplowanalytics.snowplow.badrows/${type}/jsonschema/${BAD_ROW_VERSIONS[type]}`;
 }
 
-export function makeBadRow(
-  type: BadRowType,
+/**
+ * The types whose payload is Snowplow's RawPayload, which the badrows library writes as a plain JSON string
+ * (the raw input itself), not an object; every other type carries an object.
+ */
+export type RawPayloadType = "size_violation" | "collector_payload_format_violation" | "loader_parsing_error" | "generic_error";
+
+export type BadRowPayload<T extends BadRowType> = T extends RawPayloadType ? string : Record<string, unknown>;
+
+export function makeBadRow<T extends BadRowType>(
+  type: T,
   processor: Processor,
   failure: Record<string, unknown>,
-  payload: unknown,
+  payload: BadRowPayload<T>,
 ): BadRow {
   return { schema: badRowSchema(type), data: { processor, failure, payload } };
 }

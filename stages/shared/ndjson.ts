@@ -145,9 +145,9 @@ export function lineProblemBadRow(
         actualSizeBytes: problem.bytes,
         expectation: `${message}; the line must be at most ${maxLineBytes} bytes`,
       },
-      { event: problem.head },
+      problem.head,
     );
   }
   const raw = problem.kind === "invalid_utf8" ? problem.base64 : problem.text;
-  return makeBadRow("generic_error", processor, { timestamp, errors: [message] }, { raw });
+  return makeBadRow("generic_error", processor, { timestamp, errors: [message] }, raw);
 }

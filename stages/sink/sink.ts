@@ -67,7 +67,7 @@ export async function runSink(
       "generic_error",
       context.processor,
       { timestamp: new Date().toISOString(), errors: [reason] },
-      { raw: record.text },
+      record.text,
     );
     totals.rejected++;
     context.onBad?.(1);

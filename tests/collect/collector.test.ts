@@ -11,6 +11,7 @@ import { ANONYMOUS_NUID } from "../../stages/collect/network-user-id";
 import { RecordQueue } from "../../stages/collect/record-queue";
 import { canonicalHeaderName, validCookiePairs } from "../../stages/collect/raw-record";
 import { validateRawRecord } from "./helpers";
+import { validateBadRow } from "../fixtures/bad-row-schema";
 
 const PIXEL_BASE64 = "R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw==";
 const TP2 = "/com.snowplowanalytics.snowplow/tp2";
@@ -314,7 +315,9 @@ describe("limits and back-pressure", () => {
     expect(row.data.failure.maximumAllowedSizeBytes).toBe(2000);
     expect(row.data.failure.actualSizeBytes as number).toBeGreaterThan(2000);
     expect(row.data.failure.expectation as string).toStartWith("oversized collector payload");
-    expect((row.data.payload as { event: string }).event).toHaveLength(200);
+    expect(typeof row.data.payload).toBe("string");
+    expect(row.data.payload).toHaveLength(200);
+    expect(await validateBadRow(row)).toMatchObject({ ok: true });
     expect(counters.bad).toBe(1);
   });
 

@@ -156,8 +156,8 @@ describe("telemetry collect (process)", () => {
       expect(rows[0].schema).toContain("/size_violation/");
       expect(rows[0].data.failure.maximumAllowedSizeBytes).toBe(5000);
       // A one-event batch: the event itself is what was too large (the request's batch could not be split).
-      expect(rows[0].data.payload.event).toStartWith('{"e":"pv"');
-      expect(rows[0].data.payload.event).toContain('"eid":"oversized"');
+      expect(rows[0].data.payload).toStartWith('{"e":"pv"');
+      expect(rows[0].data.payload).toContain('"eid":"oversized"');
     } finally {
       await collector.stop();
     }

@@ -38,8 +38,21 @@ describe("collector_payload_format_violation", () => {
   test("a line that is not JSON, carrying the line", async () => {
     const { bad } = await linesThrough(["{not json"]);
     expect(bad.map(badRowType)).toEqual(["collector_payload_format_violation"]);
-    expect(bad[0]!.data.payload).toEqual({ line: "{not json" });
+    expect(bad[0]!.data.payload).toBe("{not json");
     await expectValidBadRow(bad[0]!);
+  });
+
+  test("a line that is not UTF-8, carrying the line's base64", async () => {
+    const bad = new BadRowList();
+    const line = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+    const chunks = (async function* () {
+      yield new Uint8Array([...line, 0x0a]);
+    })();
+    const batches = readLineBatches(chunks, { maxLineBytes: 4096, onProblem: (problem) => bad.write(enrichLineProblemBadRow(problem, PROCESSOR, 4096)) });
+    for await (const batch of batches) expect(batch.texts).toEqual([]);
+    expect(bad.rows.map(badRowType)).toEqual(["collector_payload_format_violation"]);
+    expect(bad.rows[0]!.data.payload).toBe(Buffer.from(line).toString("base64"));
+    await expectValidBadRow(bad.rows[0]!);
   });
 
   test("JSON that is not a raw record, a path that is no api, a querystring that does not decode, a nuid that is no UUID", async () => {
@@ -54,7 +67,7 @@ describe("collector_payload_format_violation", () => {
       const row = await only(record);
       expect(badRowType(row)).toBe("collector_payload_format_violation");
       expect((row.data.failure as { message: { payloadField: string } }).message.payloadField).toBe(field);
-      expect(row.data.payload).toEqual({ line: JSON.stringify(record) });
+      expect(row.data.payload).toBe(JSON.stringify(record));
     }
   });
 });
@@ -176,5 +189,10 @@ describe("size_violation", () => {
     expect(out).toEqual([]);
     expect(bad.map(badRowType).sort()).toEqual(["size_violation", "size_violation"]);
     for (const row of bad) await expectValidBadRow(row);
+    // The payload is the head of what was too big, as a plain string: a tenth of the limit of the enriched
+    // event, the first bytes of the input line.
+    const payloads = bad.map((row) => row.data.payload as string);
+    expect(payloads.find((payload) => payload.startsWith("{"))).toHaveLength(200);
+    expect(payloads.find((payload) => payload.startsWith("y"))).toMatch(/^y+$/);
   });
 });

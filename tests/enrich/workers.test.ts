@@ -138,8 +138,8 @@ describe("telemetry enrich --workers", () => {
     expect(types.filter((type) => type === "schema_violations")).toHaveLength(60);
     expect(badRowsWithoutTimes(join(dir, "bad-2.ndjson"))).toEqual(badInThread);
     // Line numbers run on across batches (and across lines cut in two between reads).
-    for (const row of badInThread.map((text) => JSON.parse(text)).filter((row) => row.data.payload.line !== undefined)) {
-      const number = /line (\d+)$/.exec(row.data.payload.line)![1];
+    for (const row of badInThread.map((text) => JSON.parse(text)).filter((row) => row.schema.includes("/collector_payload_format_violation/"))) {
+      const number = /line (\d+)$/.exec(row.data.payload)![1];
       expect(row.data.failure.message.error).toStartWith(`line ${number} is not JSON`);
     }
   }, 60_000);

@@ -100,7 +100,7 @@ describe("stage process", () => {
     const rows = readFileSync(out, "utf8").trimEnd().split("\n");
     expect(rows.length).toBe(600);
     for (const line of rows) {
-      const raw: string = JSON.parse(line).data.payload.raw;
+      const raw: string = JSON.parse(line).data.payload;
       const tag = raw[0]!;
       expect(raw.endsWith(tag.repeat(20000))).toBe(true);
     }

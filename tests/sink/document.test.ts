@@ -40,13 +40,13 @@ describe("document ids and routing", () => {
 
   test("a bad row's id ignores when it failed, so the same failure replayed later is the same document", () => {
     const failAt = (timestamp: string) =>
-      makeBadRow("generic_error", processor, { timestamp, errors: ["boom"] }, { raw: "x" });
+      makeBadRow("generic_error", processor, { timestamp, errors: ["boom"] }, "x");
     const first = documentFor(failAt("2025-11-27T10:00:00.000Z"));
     const later = documentFor(failAt("2025-11-28T10:00:00.000Z"));
     expect(first.index).toBe("bad");
     expect(first.id).toBe(later.id);
     expect(first.time?.toISOString()).toBe("2025-11-27T10:00:00.000Z");
-    const other = documentFor(makeBadRow("generic_error", processor, { timestamp: "2025-11-27T10:00:00.000Z", errors: ["other"] }, { raw: "x" }));
+    const other = documentFor(makeBadRow("generic_error", processor, { timestamp: "2025-11-27T10:00:00.000Z", errors: ["other"] }, "x"));
     expect(other.id).not.toBe(first.id);
   });
 

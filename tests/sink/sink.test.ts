@@ -5,6 +5,7 @@ import type { InputRecord } from "../../stages/shared/ndjson";
 import { routeByKind, type SinkDocument } from "../../stages/sink/document";
 import type { ItemOutcome, RequestOutcome } from "../../stages/sink/retry";
 import { runSink, type SinkOptions, type Store } from "../../stages/sink/sink";
+import { validateBadRow } from "../fixtures/bad-row-schema";
 
 const processor = { artifact: "telemetry-test", version: "0" };
 const fastRetries = { initialMs: 1, maxMs: 2 };
@@ -103,7 +104,8 @@ describe("runSink", () => {
     const row = bad.rows[0]!;
     expect(row.schema).toBe("iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0");
     expect(row.data.failure.errors).toEqual(["Failed to write to the test store: document_parsing_exception: bad"]);
-    expect(row.data.payload).toEqual({ raw: events(4)[1]!.text });
+    expect(row.data.payload).toBe(events(4)[1]!.text);
+    expect(await validateBadRow(row)).toMatchObject({ ok: true });
   });
 
   test("a request too large is halved until the one document that is too large stands alone", async () => {
@@ -113,7 +115,7 @@ describe("runSink", () => {
     const bad = new BadRowList();
     const totals = await runSink(from(events(8)), store, options(), { bad, processor, notify: () => {} });
     expect(totals.stored).toBe(7);
-    expect(bad.rows.map((row) => row.data.payload)).toEqual([{ raw: events(8)[5]!.text }]);
+    expect(bad.rows.map((row) => row.data.payload)).toEqual([events(8)[5]!.text]);
     expect(store.stored.has("id-5")).toBe(false);
   });
 

@@ -111,7 +111,7 @@ describe("sink into SQLite", () => {
     expect(run.code).toBe(0);
     expect(count(db, "good")).toBe(1);
     const rows = readFileSync(badPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
-    expect(rows.map((row) => row.data.payload.raw)).toEqual(["not json", "[1,2]"]);
+    expect(rows.map((row) => row.data.payload)).toEqual(["not json", "[1,2]"]);
 
     writeFileSync(join(work, "a-file"), "");
     const refused = await telemetry(["sink", "--db", join(work, "a-file", "x.db"), "--stats-interval", "0"], enrichedEvents(1)[0]);
