@@ -25,6 +25,7 @@ import {
   telemetry,
   uniqueName,
 } from "./helpers";
+import { validateBadRow } from "../fixtures/bad-row-schema";
 
 const START_TIMEOUT = 180_000;
 let shared: string;
@@ -85,9 +86,20 @@ describe("sink into Elasticsearch", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].schema).toContain("/generic_error/");
     expect(rows[0].data.failure.errors[0]).toMatch(/^Failed to write to Elasticsearch at .*(document_parsing_exception|mapper_parsing_exception).*br_viewwidth/);
-    expect(rows[0].data.payload.raw).toBe(refused);
-    await es(shared, "DELETE", `/${index}`);
-    await es(shared, "DELETE", `/_index_template/telemetry-${index}`);
+    // Snowplow's RawPayload: the refused line itself as a plain string, valid against the schema copy.
+    expect(rows[0].data.payload).toBe(refused);
+    expect(await validateBadRow(rows[0])).toMatchObject({ ok: true });
+    // The bad row itself goes into a bad-row index with its string payload kept whole in _source.
+    const badIndex = uniqueName("conflict-bad");
+    const stored = await telemetry(["sink", "--es", shared, "--index", badIndex, "--mapping", "bad", "--stats-interval", "0"], readFileSync(badPath, "utf8"));
+    expect(stored.code).toBe(0);
+    expect(await countDocuments(shared, badIndex)).toBe(1);
+    const found = await es(shared, "POST", `/${badIndex}/_search`, { query: { match_all: {} } });
+    expect(found.hits.hits.map((hit: { _source: { data: { payload: unknown } } }) => hit._source.data.payload)).toEqual([refused]);
+    for (const name of [index, badIndex]) {
+      await es(shared, "DELETE", `/${name}`);
+      await es(shared, "DELETE", `/_index_template/telemetry-${name}`);
+    }
   }, 60_000);
 
   test("bad rows of any failure shape are stored, their failure fields aggregatable", async () => {
