@@ -1,10 +1,11 @@
 /**
  * `make up` end to end: scripts/up.sh joins the real stages with FIFOs on the SQLite default; the real
- * node tracker and a raw log sender feed it; stopping it must drain everything into the store.
+ * node tracker and a raw log sender feed it; stopping it must drain everything into the store, the PII
+ * enrichment's events included.
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker } from "@snowplow/node-tracker";
@@ -38,6 +39,26 @@ function stageLogs(): string {
 }
 
 const data = mkdtempSync(join(tmpdir(), "telemetry-up-"));
+// The Snowplow Mini set plus the PII enrichment with emitEvent, so its pii_transformation events flow too.
+const enrichments = join(data, "enrichments");
+cpSync(join(root, "config/enrichments"), enrichments, { recursive: true });
+const PII_SALT = "up-salt";
+writeFileSync(
+  join(enrichments, "pii_enrichment_config.json"),
+  JSON.stringify({
+    schema: "iglu:com.snowplowanalytics.snowplow.enrichments/pii_enrichment_config/jsonschema/2-0-1",
+    data: {
+      vendor: "com.snowplowanalytics.snowplow.enrichments",
+      name: "pii_enrichment_config",
+      enabled: true,
+      emitEvent: true,
+      parameters: {
+        pii: [{ pojo: { field: "user_ipaddress" } }],
+        strategy: { pseudonymize: { hashFunction: "SHA-256", salt: PII_SALT } },
+      },
+    },
+  }),
+);
 const [collectPort, logsPort, igluPort] = freePorts(3);
 const ports = { collect: collectPort!, logs: logsPort!, iglu: igluPort! };
 const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
@@ -46,6 +67,7 @@ const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
     ...process.env,
     ES_URL: "",
     DATA: data,
+    ENRICHMENTS: enrichments,
     COLLECT_PORT: String(ports.collect),
     LOGS_PORT: String(ports.logs),
     IGLU_PORT: String(ports.iglu),
@@ -111,6 +133,17 @@ test("events and logs sent to `make up` all land in SQLite, good and bad apart, 
   expect(events.every((e) => e.app_id === "up-test")).toBe(true);
   expect(events.find((e) => e.event === "unstruct").unstruct_event_com_snowplowanalytics_snowplow_link_click_1).toEqual(
     { targetUrl: "https://example.com/docs" },
+  );
+
+  // Every good event's address was pseudonymised, and its original went to the pii table beside it.
+  const hashedAddress = new Bun.CryptoHasher("sha256").update("127.0.0.1" + PII_SALT).digest("hex");
+  expect(events.map((e) => e.user_ipaddress)).toEqual(events.map(() => hashedAddress));
+  const pii = (db.query("SELECT doc FROM pii").all() as { doc: string }[]).map((row) => JSON.parse(row.doc));
+  expect(pii.map((e) => e.contexts_com_snowplowanalytics_snowplow_parent_event_1[0].parentEventId).sort()).toEqual(
+    events.map((e) => e.event_id).sort(),
+  );
+  expect(pii.map((e) => e.unstruct_event_com_snowplowanalytics_snowplow_pii_transformation_1.pii.pojo)).toEqual(
+    pii.map(() => [{ fieldName: "user_ipaddress", originalValue: "127.0.0.1", modifiedValue: hashedAddress }]),
   );
 
   const bad = (db.query("SELECT doc FROM bad").all() as { doc: string }[]).map((row) => JSON.parse(row.doc));
