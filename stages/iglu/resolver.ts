@@ -55,7 +55,7 @@ const URL_DEFAULTS = { cacheSize: 500, cacheTtl: 600 };
 
 type Compiled = ValidateFunction | { invalid: string };
 type CacheEntry =
-  | { found: true; schema: object; compiled?: Compiled }
+  | { found: true; schema: object; compiled?: Compiled; /** from the embedded registry, which we ship and test */ trusted: boolean }
   | { found: false; history: Map<string, LookupHistory>; transient: boolean; attempts: number; retryAt: number };
 
 /** A resolved, compiled schema on the hot path, valid until its cache entry expires. */
@@ -68,6 +68,8 @@ interface ReadyValidator {
 export class Resolver {
   readonly repositories: readonly Repository[];
   private readonly ajv: Ajv = createAjv();
+  /** Compiles embedded schemas without checking them against the meta-schema first (see createAjv). */
+  private trustedAjvInstance: Ajv | undefined;
   private readonly cache: LRUCache<string, CacheEntry> | undefined;
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly ttlMs: number | undefined;
@@ -90,7 +92,7 @@ export class Resolver {
         // Drop an evicted schema from ajv too, or its compiled code would outlive the cache.
         dispose: (entry, uri) => {
           this.ready.delete(uri);
-          if (entry.found) this.ajv.removeSchema(entry.schema);
+          if (entry.found) this.ajvFor(entry.trusted).removeSchema(entry.schema);
         },
       });
     }
@@ -162,12 +164,12 @@ export class Resolver {
     if ("error" in key) return { ok: false, schemaKey: String(uri), igluError: { error: "InvalidData", message: key.error } };
     const entry = await this.entry(key);
     if (!entry.found) return { ok: false, schemaKey: uri, igluError: resolutionError(entry) };
-    entry.compiled ??= this.compile(key, entry.schema);
+    entry.compiled ??= this.compile(key, entry.schema, entry.trusted);
     const compiled = entry.compiled;
     if ("invalid" in compiled) return { ok: false, schemaKey: uri, igluError: { error: "InvalidSchema", message: compiled.invalid } };
     const valid = compiled(data);
     // Without a cache every lookup brings a new schema object; do not let ajv keep them all.
-    if (!this.cache) this.ajv.removeSchema(entry.schema);
+    if (!this.cache) this.ajvFor(entry.trusted).removeSchema(entry.schema);
     // `uri` is the cache key (parseSchemaUri and schemaUri round-trip exactly); the validator is ready for
     // as long as the cache keeps this entry.
     else if (this.cache.peek(uri) === entry) {
@@ -177,11 +179,17 @@ export class Resolver {
     return validationError(uri, compiled);
   }
 
-  private compile(key: SchemaKey, schema: object): Compiled {
+  private compile(key: SchemaKey, schema: object, trusted: boolean): Compiled {
     const declared = keyFromSelf((schema as { self?: unknown }).self);
     if ("error" in declared) return { invalid: `${schemaUri(key)}: ${declared.error}` };
     if (!sameKey(declared, key)) return { invalid: `the registry answered ${schemaUri(key)} with a schema for ${schemaUri(declared)}` };
-    return compileSchema(this.ajv, schema);
+    return compileSchema(this.ajvFor(trusted), schema);
+  }
+
+  private ajvFor(trusted: boolean): Ajv {
+    if (!trusted) return this.ajv;
+    this.trustedAjvInstance ??= createAjv({ checkSchemas: false });
+    return this.trustedAjvInstance;
   }
 
   /** The cached answer for a key, or a fresh lookup; concurrent callers share one lookup. */
@@ -203,7 +211,7 @@ export class Resolver {
     let transient = false;
     for (const repository of prioritize(this.repositories, key.vendor)) {
       const answer = await repository.fetch(key);
-      if ("schema" in answer) return { found: true, schema: answer.schema };
+      if ("schema" in answer) return { found: true, schema: answer.schema, trusted: isEmbedded(repository) };
       transient ||= answer.failure.error !== "NotFound";
       record(history, repository.name, answer.failure);
     }
@@ -217,6 +225,10 @@ export class Resolver {
       retryAt: Date.now() + RETRY_BACKOFF_MS * 2 ** (attempts - 1),
     };
   }
+}
+
+function isEmbedded(repository: Repository): boolean {
+  return repository instanceof DirectoryRepository && repository.root === EMBEDDED_SCHEMAS_DIR;
 }
 
 function record(history: Map<string, LookupHistory>, repository: string, failure: RegistryError): void {

@@ -138,6 +138,8 @@ describe("the schemas we ship", () => {
     expect(failures).toEqual([]);
   });
 
+  // The resolver trusts the embedded registry and compiles its schemas without this meta-schema check
+  // (createAjv's checkSchemas: false); this test is what makes that safe.
   test("every one compiles with ajv (draft 4, self-describing meta-schema)", async () => {
     const ajv = createAjv();
     const results = await lintRegistry(join(REPO, "schemas"), { skipChecks: new Set(SKIPPABLE_LINTERS) });
