@@ -16,6 +16,7 @@ import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker }
 import { mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median, peakRssMb } from "./lib/measure";
 
 const TP2 = "/com.snowplowanalytics.snowplow/tp2";
 const ROUNDS = 5;
@@ -95,12 +96,6 @@ async function startServer(command: string[]): Promise<Server> {
   };
 }
 
-function peakRssMb(pid: number): number {
-  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
 function toMs(value: string, unit: string): number {
   return Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? NaN);
 }
@@ -118,12 +113,6 @@ async function runWrk(port: number, script: string, seconds: number): Promise<{ 
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
   return { rps, p99: p99 ? toMs(p99[1]!, p99[2]!) : NaN, errors };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function measure(name: string, command: string[], script: string) {

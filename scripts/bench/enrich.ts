@@ -7,9 +7,10 @@
  *
  * Run: node_modules/.bin/bun scripts/bench/enrich.ts   (rows on stdout, progress on stderr)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median, peakRssMb } from "./lib/measure";
 
 const ROOT = join(import.meta.dir, "../..");
 const ROUNDS = 3;
@@ -106,18 +107,8 @@ for await (const record of readRecords(process.stdin, { maxLineBytes: 8 * 1024 *
 await output.end();
 `;
 
-function peakRssMb(pid: number): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function timed(command: string[], input: string): Promise<{ seconds: number; rssMb: number; cpuSeconds: number }> {
-  const inputFile = join(work, "input.ndjson");
-  writeFileSync(inputFile, input);
+/** Runs `command` with `inputFile` on stdin: wall seconds, peak RSS and CPU time of all its threads. */
+async function timed(command: string[], inputFile: string): Promise<{ seconds: number; rssMb: number; cpuSeconds: number }> {
   const started = performance.now();
   // The baseline runs with the allocator setting bin/telemetry gives the stages, so the ratio compares code.
   const env = { ...process.env, MIMALLOC_PURGE_DELAY: process.env.MIMALLOC_PURGE_DELAY ?? "1000" };
@@ -134,20 +125,21 @@ async function timed(command: string[], input: string): Promise<{ seconds: numbe
 }
 
 type Run = Awaited<ReturnType<typeof timed>>;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const work = mkdtempSync(join(tmpdir(), "bench-enrich-"));
 try {
   const { text, events } = workload();
   const baselineFile = join(work, "baseline.ts");
   writeFileSync(baselineFile, BASELINE);
+  const inputFile = join(work, "input.ndjson");
+  writeFileSync(inputFile, text);
   process.stderr.write(`bench enrich: ${events} events in ${(text.length / 1e6).toFixed(1)} MB of raw records, ${ROUNDS} rounds\n`);
   const enrichCommand = (workers: number) => [join(ROOT, "bin/telemetry"), "enrich", "--stats-interval", "0", "--workers", String(workers), "--bad", join(work, "bad.ndjson")];
   const runs = { enrich: [] as Run[], workers: [] as Run[], baseline: [] as Run[] };
   for (let round = 1; round <= ROUNDS; round++) {
-    runs.enrich.push(await timed(enrichCommand(0), text));
-    runs.workers.push(await timed(enrichCommand(WORKERS), text));
-    runs.baseline.push(await timed([BUN, baselineFile], text));
+    runs.enrich.push(await timed(enrichCommand(0), inputFile));
+    runs.workers.push(await timed(enrichCommand(WORKERS), inputFile));
+    runs.baseline.push(await timed([BUN, baselineFile], inputFile));
     const rate = (run: Run) => Math.round(events / run.seconds);
     process.stderr.write(
       `  round ${round}: enrich ${rate(runs.enrich.at(-1)!)} events/s (${runs.enrich.at(-1)!.rssMb.toFixed(0)} MB), ` +

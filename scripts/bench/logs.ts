@@ -14,9 +14,10 @@
  *   node_modules/.bin/bun scripts/bench/logs.ts --bare     the bare listener (started by the benchmark)
  *   node_modules/.bin/bun scripts/bench/logs.ts --send …   one sender process (started by the benchmark)
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median, peakRssMb } from "./lib/measure";
 
 const ROOT = join(import.meta.dir, "../..");
 const BUN = process.execPath;
@@ -215,16 +216,6 @@ const subjects: Subject[] = [
   },
 ];
 
-function peakRssMegabytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
 async function runRound(subject: Subject, dir: string): Promise<{ linesPerSecond: number; peakRss: number }> {
   const listener = await subject.start(dir);
   try {
@@ -240,7 +231,7 @@ async function runRound(subject: Subject, dir: string): Promise<{ linesPerSecond
       finishedAt = Math.max(endedAt, Date.now());
     }
     const lines = BLOCK_LINES * BLOCKS_PER_SENDER * SENDERS;
-    return { linesPerSecond: lines / ((finishedAt - startedAt) / 1000), peakRss: peakRssMegabytes(listener.pid) };
+    return { linesPerSecond: lines / ((finishedAt - startedAt) / 1000), peakRss: peakRssMb(listener.pid) };
   } finally {
     await listener.stop();
   }

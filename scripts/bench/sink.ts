@@ -15,6 +15,7 @@ import { Database } from "bun:sqlite";
 import { bulkBody } from "../../stages/sink/bulk-request";
 import { IndexPattern } from "../../stages/sink/document";
 import { indexTemplate } from "../../stages/sink/templates";
+import { median, peakRssMb } from "./lib/measure";
 
 const repo = resolve(import.meta.dir, "../..");
 const DOCUMENTS = Number(process.env.BENCH_SINK_DOCS ?? 50_000);
@@ -82,22 +83,12 @@ function event(i: number): Record<string, unknown> {
   };
 }
 
-/** Peak RSS of a live process so far (VmHWM), in MB; 0 once it has gone. */
-async function peakRssMb(pid: number): Promise<number> {
-  try {
-    const status = await Bun.file(`/proc/${pid}/status`).text();
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
 /** Runs a command to completion: wall seconds, and its own peak RSS (read from /proc while it runs). */
 async function run(command: string[], stdinPath?: string): Promise<{ seconds: number; rssMb: number }> {
   const started = performance.now();
   const child = Bun.spawn(command, { cwd: repo, stdin: stdinPath ? Bun.file(stdinPath) : "ignore", stdout: "ignore", stderr: "pipe" });
   let rssMb = 0;
-  const sampler = setInterval(async () => (rssMb = Math.max(rssMb, await peakRssMb(child.pid))), 20);
+  const sampler = setInterval(() => (rssMb = Math.max(rssMb, peakRssMb(child.pid))), 20);
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
@@ -117,11 +108,6 @@ async function es(url: string, method: string, path: string, body?: unknown): Pr
 async function countOf(url: string, index: string): Promise<number> {
   await es(url, "POST", `/${index}/_refresh`);
   return (await es(url, "GET", `/${index}/_count`)).count;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function esScript(command: string, port: number): Promise<void> {
