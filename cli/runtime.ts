@@ -85,9 +85,10 @@ export const DEFAULT_BAD_PATH = "telemetry-bad.ndjson";
 
 /** The --bad channel; a destination that cannot be written is a configuration error, found at startup. */
 export function openBadChannel(stage: string, path: string | undefined): BadRowFile {
-  const problem = appendProblem(path ?? DEFAULT_BAD_PATH);
-  if (problem !== null) exitWithConfigError(stage, `bad rows cannot be written to ${path ?? DEFAULT_BAD_PATH} (${problem}); choose another --bad PATH.`);
-  return new BadRowFile(path ?? DEFAULT_BAD_PATH, {
+  const destination = path ?? DEFAULT_BAD_PATH;
+  const problem = appendProblem(destination);
+  if (problem !== null) exitWithConfigError(stage, `bad rows cannot be written to ${destination} (${problem}); choose another --bad PATH.`);
+  return new BadRowFile(destination, {
     isDefaultPath: path === undefined,
     announceDefault: (where) => say(stage, `bad rows are going to ${where} (choose with --bad PATH)`),
   });

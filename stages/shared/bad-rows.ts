@@ -3,7 +3,6 @@
  */
 import { AppendFile } from "./append-file";
 
-
 /** The bad-row types and the schema version our processors emit (as the Snowplow badrows library does). */
 export const BAD_ROW_VERSIONS = {
   size_violation: "1-0-0",

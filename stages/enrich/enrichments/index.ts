@@ -26,7 +26,6 @@ import { refererParser } from "./referer-parser";
 import type { Enrichment } from "./types";
 import { uaParser } from "./ua-parser";
 
-
 /**
  * Snowplow's fixed order (EnrichmentManager), less the steps enrich itself performs between them:
  * IAB before anything reads the user agent, ip_lookups before anon_ip masks the address, the user's

@@ -4,8 +4,8 @@
  * entities or the self-describing event (`json`) become hex(hash(value + salt)). With `anonymousOnly`
  * it acts only on requests that carried the `SP-Anonymous` header. With `emitEvent` the originals and
  * their replacements go out as a `pii_transformation` event in the context's `emitted` list (Snowplow
- * writes that event to a separate "pii" stream; enrich writes it to --pii). MD2, which the config schema allows, is not offered
- * by this runtime's crypto, so a config asking for it is refused.
+ * writes that event to a separate "pii" stream; enrich writes it to --pii). MD2, which the config schema
+ * allows, is not offered by this runtime's crypto, so a config asking for it is refused.
  */
 import { createHash } from "node:crypto";
 import { JSONPath } from "jsonpath-plus";
