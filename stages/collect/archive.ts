@@ -60,11 +60,11 @@ export class RawArchive {
     return new RawArchive(dir, (highest + 1) % MAX_SEQUENCE, options);
   }
 
-  /** Resolves when `line` is durably on disk. */
-  append(line: string): Promise<void> {
+  /** Resolves when all of `lines` are durably on disk; rejects when none of them is in the archive. */
+  append(lines: readonly string[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the archive is closed"));
     return new Promise((resolve, reject) => {
-      this.pending.push(line);
+      this.pending.push(...lines);
       this.pendingWaiters.push({ resolve, reject });
       if (this.committing === null) this.committing = this.commitLoop();
     });
@@ -102,10 +102,30 @@ export class RawArchive {
     }
     const segment = this.segment ?? (await this.startSegment(now));
     const bytes = Buffer.from(text);
-    let offset = 0;
-    while (offset < bytes.length) offset += (await segment.handle.write(bytes, offset)).bytesWritten;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += (await segment.handle.write(bytes, offset)).bytesWritten;
+      await segment.handle.datasync();
+    } catch (error) {
+      await this.cutBack(segment);
+      throw error;
+    }
     segment.bytes += bytes.length;
-    await segment.handle.datasync();
+  }
+
+  /**
+   * A failed write (a full disk) may have left part of its lines in the segment; they were refused, so they
+   * are cut off, and the next record starts on a clean line. Should even that fail, the segment is set
+   * aside as it is, still `.open` (the next start finishes it without its partial line), and a new one begun.
+   */
+  private async cutBack(segment: NonNullable<RawArchive["segment"]>): Promise<void> {
+    try {
+      await segment.handle.truncate(segment.bytes);
+      await segment.handle.datasync();
+    } catch {
+      this.segment = null;
+      await segment.handle.close().catch(() => {});
+    }
   }
 
   private async startSegment(now: Date) {

@@ -19,21 +19,23 @@ import {
   textResponse,
   trackingResponse,
 } from "./responses";
+import type { Reservation } from "./record-queue";
 import { matchRoute, type Route } from "./routes";
 import { splitOversizedRecord, type SizeViolation } from "./split-batch";
 
 /**
- * Where accepted records go: `offer` takes all of one request's records (`bytes[i]` is the UTF-8 length of
- * `lines[i]`) or, when there is no room, none and returns false (the request gets 503).
+ * Where accepted records go: `reserve` sets aside room for all of one request's records (`bytes[i]` is the
+ * UTF-8 length of record i) or, when there is none, returns undefined (the request gets 503). The records
+ * are committed once archived, or the room is given back.
  */
 export interface RecordOutput {
-  offer(lines: readonly string[], bytes: readonly number[]): boolean;
+  reserve(bytes: readonly number[]): Reservation | undefined;
   readonly isHealthy: boolean;
 }
 
-/** A durable copy of accepted records; `append` resolves once the record is safely stored. */
+/** A durable copy of accepted records; `append` resolves once all the lines are safely stored, or none is. */
 export interface RecordArchive {
-  append(line: string): Promise<void>;
+  append(lines: readonly string[]): Promise<void>;
 }
 
 export interface CollectorSinks {
@@ -169,23 +171,26 @@ export class Collector {
         ? { lines: [line], bytes: [bytes], violations: NO_VIOLATIONS }
         : splitOversizedRecord(record, line, bytes, config, newRecordId);
 
-    // Queued before any bad row is written, so a refused request (which the tracker retries) leaves nothing behind.
-    if (lines.length > 0 && !sinks.output.offer(lines, lineBytes)) {
-      return textResponse(503, "Service Unavailable", corsHeaders(origin));
+    // Room first, then the archive, then downstream and the bad rows: a request refused at any step (503,
+    // which the tracker retries) has reached neither stdout nor --bad, so its retry duplicates nothing.
+    if (lines.length > 0) {
+      const room = sinks.output.reserve(lineBytes);
+      if (room === undefined) return textResponse(503, "Service Unavailable", corsHeaders(origin));
+      if (sinks.archive !== undefined) {
+        try {
+          await sinks.archive.append(lines);
+        } catch (error) {
+          room.cancel();
+          sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
+          return textResponse(503, "Service Unavailable", corsHeaders(origin));
+        }
+      }
+      room.commit(lines);
+      sinks.counters.in += lines.length;
     }
-    sinks.counters.in += lines.length;
     for (const violation of violations) {
       sinks.counters.bad++;
       await sinks.bad.write(sizeViolation(sinks.processor, violation, config.maxRecordBytes, timestamp));
-    }
-    if (sinks.archive !== undefined && lines.length > 0) {
-      const { archive } = sinks;
-      try {
-        await Promise.all(lines.map((part) => archive.append(part)));
-      } catch (error) {
-        sinks.warn?.(`could not archive a record: ${(error as Error).message}`);
-        return textResponse(503, "Service Unavailable", corsHeaders(origin));
-      }
     }
 
     let setCookies = NO_COOKIES;

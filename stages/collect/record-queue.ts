@@ -2,7 +2,8 @@
  * The bounded queue between HTTP handlers and stdout. Handlers must answer at once, but stdout may be
  * slower than the network; the queue absorbs bursts, and when it is full the collector refuses new
  * records (503, so trackers retry) instead of growing without bound or answering 200 for records it
- * cannot hold. Everything the queue accepted is written out: `drain()` waits for it.
+ * cannot hold. Everything the queue accepted is written out: `drain()` waits for it (callers first settle
+ * every reservation; the collector does so by waiting for the requests in flight).
  */
 
 export type QueueCapacity = { records: number } | { bytes: number };
@@ -23,6 +24,14 @@ export function parseQueueCapacity(text: string): QueueCapacity | undefined {
   return { bytes: count * unit };
 }
 
+/** Room held in the queue for one request's records until they are archived. */
+export interface Reservation {
+  /** Queues the records (in the order of the sizes reserved). */
+  commit(lines: readonly string[]): void;
+  /** Gives the room back: the records will not be written. */
+  cancel(): void;
+}
+
 export class RecordQueue {
   private lines: string[] = [];
   private sizes: number[] = [];
@@ -40,28 +49,41 @@ export class RecordQueue {
   }
 
   /**
-   * Takes the lines (`bytes[i]` is the UTF-8 length of `lines[i]`) if there is room for all of them and
-   * returns true; false means the caller must refuse the request. All or none: the records of one split
-   * request are refused together, so the tracker's retry cannot duplicate the part already taken.
+   * Sets aside room for one request's records (`bytes[i]` is the UTF-8 length of record i) if all of them
+   * fit, or returns undefined: the caller must refuse the request. All or none, so the records of one split
+   * request are refused together and the tracker's retry cannot duplicate a part already taken. The room is
+   * taken before the records are archived and the records join the queue only once they are (`commit`), so
+   * nothing reaches stdout that was not archived, and a refused request was archived nowhere.
    * Lines larger than a byte capacity are still taken when the queue is empty, so they cannot be stuck.
    */
-  offer(lines: readonly string[], bytes: readonly number[]): boolean {
-    let size = lines.length;
+  reserve(bytes: readonly number[]): Reservation | undefined {
+    let size = bytes.length;
     if (this.countsBytes) {
       size = 0;
       for (const length of bytes) size += length;
     }
     if (this.used + size > this.limit && this.used > 0) {
       this.refusing = true;
-      return false;
-    }
-    for (let i = 0; i < lines.length; i++) {
-      this.lines.push(lines[i]!);
-      this.sizes.push(this.countsBytes ? bytes[i]! : 1);
+      return undefined;
     }
     this.used += size;
-    if (!this.pumping) void this.pump();
-    return true;
+    let settled = false;
+    return {
+      commit: (lines) => {
+        if (settled) return;
+        settled = true;
+        for (let i = 0; i < lines.length; i++) {
+          this.lines.push(lines[i]!);
+          this.sizes.push(this.countsBytes ? bytes[i]! : 1);
+        }
+        if (!this.pumping) void this.pump();
+      },
+      cancel: () => {
+        if (settled) return;
+        settled = true;
+        this.release(size);
+      },
+    };
   }
 
   /**
@@ -92,11 +114,15 @@ export class RecordQueue {
       this.sizes = [];
       for (let i = 0; i < lines.length; i++) {
         await this.sink.writeLine(lines[i]!);
-        this.used -= sizes[i]!;
-        if (this.refusing && this.used <= this.limit / 2) this.refusing = false;
+        this.release(sizes[i]!);
       }
     }
     this.pumping = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private release(size: number): void {
+    this.used -= size;
+    if (this.refusing && this.used <= this.limit / 2) this.refusing = false;
   }
 }

@@ -24,16 +24,37 @@ describe("RecordQueue", () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const written: string[] = [];
     const queue = new RecordQueue({ writeLine: async (line) => void (await gate, written.push(line)) }, { bytes: 10 });
-    expect(queue.offer(["a".repeat(50)], [50])).toBe(true);
-    expect(queue.offer(["b"], [1])).toBe(false);
+    const offer = (line: string) => {
+      const room = queue.reserve([line.length]);
+      room?.commit([line]);
+      return room !== undefined;
+    };
+    expect(offer("a".repeat(50))).toBe(true);
+    expect(offer("b")).toBe(false);
     expect(queue.isHealthy).toBe(false);
     release();
     await queue.drain();
     expect(queue.isHealthy).toBe(true);
-    expect(queue.offer(["c".repeat(6)], [6])).toBe(true);
-    expect(queue.offer(["d".repeat(6)], [6])).toBe(false);
+    expect(offer("c".repeat(6))).toBe(true);
+    expect(offer("d".repeat(6))).toBe(false);
     await queue.drain();
     expect(written).toEqual(["a".repeat(50), "c".repeat(6)]);
+  });
+
+  test("reserved room counts against the capacity before its records are committed, and a cancel gives it back", async () => {
+    const written: string[] = [];
+    const queue = new RecordQueue({ writeLine: async (line) => void written.push(line) }, { records: 3 });
+    const first = queue.reserve([1, 1])!;
+    const second = queue.reserve([1])!;
+    expect(queue.reserve([1])).toBeUndefined();
+    expect(written).toEqual([]);
+    first.cancel();
+    first.commit(["ignored once cancelled"]);
+    second.commit(["kept"]);
+    await queue.drain();
+    expect(written).toEqual(["kept"]);
+    expect(queue.isHealthy).toBe(true);
+    expect(queue.reserve([1, 1, 1])).toBeDefined();
   });
 });
 
@@ -43,8 +64,8 @@ describe("RawArchive", () => {
     const archive = await RawArchive.open(dir, { segmentBytes: 100, segmentSeconds: 3600 });
     const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ n: i, pad: "x".repeat(20) }));
     // Two waves of concurrent appends: each wave is one group commit, and the second starts a new segment.
-    await Promise.all(lines.slice(0, 20).map((line) => archive.append(line)));
-    await Promise.all(lines.slice(20).map((line) => archive.append(line)));
+    await Promise.all(lines.slice(0, 20).map((line) => archive.append([line])));
+    await Promise.all(lines.slice(20).map((line) => archive.append([line])));
     const whileOpen = readdirSync(dir).sort();
     expect(whileOpen.filter((name) => name.endsWith(".ndjson.open"))).toHaveLength(1);
     await archive.close();
@@ -59,9 +80,9 @@ describe("RawArchive", () => {
     const dir = tempDir();
     let now = new Date("2026-01-02T03:04:05Z");
     const archive = await RawArchive.open(dir, { segmentBytes: 1 << 20, segmentSeconds: 60, now: () => now });
-    await archive.append('{"a":1}');
+    await archive.append(['{"a":1}']);
     now = new Date("2026-01-02T03:05:06Z");
-    await archive.append('{"a":2}');
+    await archive.append(['{"a":2}']);
     await archive.close();
     expect(readdirSync(dir).sort()).toEqual(["raw-20260102T030405Z-000000.ndjson", "raw-20260102T030506Z-000001.ndjson"]);
   });
@@ -71,7 +92,7 @@ describe("RawArchive", () => {
     writeFileSync(join(dir, "raw-20260101T000000Z-000007.ndjson.open"), '{"a":1}\n{"a":2}\n{"a":');
     writeFileSync(join(dir, "raw-20260101T000001Z-000008.ndjson.open"), '{"partial');
     const archive = await RawArchive.open(dir, { segmentBytes: 1 << 20, segmentSeconds: 3600 });
-    await archive.append('{"b":1}');
+    await archive.append(['{"b":1}']);
     await archive.close();
     const names = readdirSync(dir).sort();
     expect(names[0]).toBe("raw-20260101T000000Z-000007.ndjson");

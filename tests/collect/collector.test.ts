@@ -18,7 +18,7 @@ const TP2 = "/com.snowplowanalytics.snowplow/tp2";
 const BASE = "http://collector.test:8000";
 const NUID = "2bd8c4a5-4c0f-4a4b-9d0c-6c7f1d1e9b11";
 
-function setup(overrides: Parameters<typeof collectorConfig>[0] = {}, archive?: { append(line: string): Promise<void> }) {
+function setup(overrides: Parameters<typeof collectorConfig>[0] = {}, archive?: { append(lines: readonly string[]): Promise<void> }) {
   const written: string[] = [];
   const queue = new RecordQueue({ writeLine: async (line) => void written.push(line) }, { records: 1000 });
   const bad = new BadRowList();
@@ -351,19 +351,37 @@ describe("limits and back-pressure", () => {
     expect((await send("/sink-health")).status).toBe(200);
   });
 
-  test("the answer waits for the archive, and an archive failure is a 503", async () => {
+  test("the answer waits for the archive; a record the archive refused is a 503 and never goes downstream", async () => {
     const archived: string[] = [];
     let failing = false;
-    const { send } = setup({}, {
-      append: async (line) => {
+    const { send, records, queue } = setup({}, {
+      append: async (lines) => {
         if (failing) throw new Error("disk full");
-        archived.push(line);
+        archived.push(...lines);
       },
     });
     expect((await send("/i?a=1")).status).toBe(200);
     expect(archived).toHaveLength(1);
     failing = true;
     expect((await send("/i?a=2")).status).toBe(503);
+    failing = false;
+    expect((await send("/i?a=3")).status).toBe(200);
+    expect(records().map((record) => record.querystring)).toEqual(["a=1", "a=3"]);
+    expect(archived.map((line) => JSON.parse(line).querystring)).toEqual(["a=1", "a=3"]);
+    expect(queue.length).toBe(0);
+  });
+
+  test("a record is written downstream only after the archive has it", async () => {
+    let archiveDone!: () => void;
+    const { collector, records, queue } = setup({}, { append: () => new Promise<void>((resolve) => (archiveDone = resolve)) });
+    const answer = collector.handle(new Request(BASE + "/i?a=1"), "192.0.2.1");
+    await Bun.sleep(0);
+    await queue.drain();
+    expect(records()).toEqual([]);
+    archiveDone();
+    expect((await answer).status).toBe(200);
+    await queue.drain();
+    expect(records().map((record) => record.querystring)).toEqual(["a=1"]);
   });
 
   test("after shutdown begins, tracking requests get 503 and health routes still answer", async () => {

@@ -31,10 +31,10 @@ export interface RunningCollector {
 
 export async function startCollector(
   args: string[] = [],
-  options: { stdout?: "pipe" | number; cwd?: string } = {},
+  options: { stdout?: "pipe" | number; cwd?: string; prefix?: string[] } = {},
 ): Promise<RunningCollector> {
   const child = Bun.spawn(
-    [telemetry, "collect", "--port", "0", "--host", "127.0.0.1", "--stats-interval", "0", ...args],
+    [...(options.prefix ?? []), telemetry, "collect", "--port", "0", "--host", "127.0.0.1", "--stats-interval", "0", ...args],
     { stdout: options.stdout ?? "pipe", stderr: "pipe", cwd: options.cwd ?? tempDir() },
   );
   let errText = "";

@@ -331,4 +331,41 @@ describe("telemetry collect (process)", () => {
     expect(archived.sort()).toEqual([...collector.lines].sort());
     expect(archived).toHaveLength(count);
   });
+
+  test("--archive on a full disk: refused records reach neither stdout nor the archive, and the next one is whole", async () => {
+    // A file-size limit stands in for a small filesystem: a write past it stops short (a partial line) and
+    // then fails with EFBIG, as ENOSPC does. SIGXFSZ is ignored so the write fails instead of killing.
+    const limitKiB = 300;
+    const archiveDir = join(tempDir(), "archive");
+    const collector = await startCollector(["--archive", archiveDir], {
+      prefix: ["bash", "-c", `trap '' XFSZ; ulimit -f ${limitKiB}; exec "$@"`, "bash"],
+    });
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        const response = await fetch(collector.base + TP2, { method: "POST", body: payload(`big-${i}`, 40_000) });
+        statuses.push(response.status);
+      }
+      // Less than 40 KB was left: every large request was refused from some point on, and a small one fits.
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      expect(statuses).toContain(503);
+      expect(statuses.slice(statuses.indexOf(503))).toEqual(statuses.slice(statuses.indexOf(503)).map(() => 503));
+      expect((await fetch(collector.base + "/i?e=pv&eid=small")).status).toBe(200);
+      await collector.waitForLines(statuses.filter((status) => status === 200).length + 1);
+    } finally {
+      expect(await collector.stop()).toBe(0);
+    }
+    const answered200 = [...statuses.flatMap((status, i) => (status === 200 ? [`big-${i}`] : [])), "small"];
+    const markers = (lines: string[]) =>
+      lines.map((line) => {
+        const record = JSON.parse(line);
+        return record.body === undefined ? new URLSearchParams(record.querystring).get("eid") : JSON.parse(record.body).data[0].eid;
+      });
+    expect(markers(collector.lines)).toEqual(answered200);
+    const archived = readdirSync(archiveDir)
+      .sort()
+      .flatMap((name) => readFileSync(join(archiveDir, name), "utf8").trimEnd().split("\n"));
+    expect(markers(archived)).toEqual(answered200);
+    expect(collector.stderr()).toContain("could not archive a record");
+  });
 });

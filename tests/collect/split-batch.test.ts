@@ -199,7 +199,7 @@ function setup(maxRecordBytes: number, queueRecords = 1000) {
   const collector = new Collector(collectorConfig({ maxRecordBytes }), {
     output: queue,
     bad,
-    archive: { append: async (line) => void archived.push(line) },
+    archive: { append: async (lines) => void archived.push(...lines) },
     counters,
     processor: { artifact: "telemetry-collect", version: "test" },
   });
