@@ -6,11 +6,16 @@
  * WAL lets readers (the dashboard, a person's sqlite3 shell) work while sinks write, and lets several
  * sinks (`make up` runs three) share the file; each batch is one transaction, the unit that makes SQLite
  * fast. Rows are upserted on the id, the same overwrite-on-resend rule as the Elasticsearch `index` op.
+ *
+ * Beside the JSON each row has indexed columns (record time in ms, app_id, event_name, bad-row type,
+ * log level… see ./sqlite-columns) that the dashboard filters and groups by; a file written before they
+ * existed is migrated when a sink opens it.
  */
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SinkDocument } from "./document";
+import { columnExpression, columnsFor, migrateTable, parsedValues, type IndexedColumn } from "./sqlite-columns";
 import type { RequestOutcome } from "./retry";
 import { StoreConfigError, type Store } from "./sink";
 
@@ -20,10 +25,17 @@ export function tableName(family: string): string {
   return /^[A-Za-z_]/.test(name) ? name : `t_${name}`;
 }
 
+interface Upsert {
+  statement: Statement;
+  /** The same upsert with the JSON columns left empty, for a document SQLite's JSON parser refuses. */
+  withoutJsonColumns: Statement;
+  parsed: readonly IndexedColumn[];
+}
+
 export class SqliteStore implements Store {
   readonly description: string;
   private readonly db: Database;
-  private readonly upserts = new Map<string, Statement>();
+  private readonly upserts = new Map<string, Upsert>();
 
   constructor(readonly path: string, options: { busyTimeoutMs?: number } = {}) {
     this.description = `SQLite ${path}`;
@@ -57,35 +69,62 @@ export class SqliteStore implements Store {
     }
   }
 
-  private upsertFor(family: string): Statement {
-    let statement = this.upserts.get(family);
-    if (statement) return statement;
+  private upsertFor(family: string): Upsert {
+    let upsert = this.upserts.get(family);
+    if (upsert) return upsert;
     const table = tableName(family);
+    const columns = columnsFor(family);
     this.db.run(
       `CREATE TABLE IF NOT EXISTS "${table}" (
          id TEXT PRIMARY KEY,
          time TEXT,
          index_name TEXT NOT NULL,
-         doc TEXT NOT NULL
+         doc TEXT NOT NULL,
+         ${columns.map((column) => `${column.name} ${column.type}`).join(",\n         ")}
        )`,
     );
     this.db.run(`CREATE INDEX IF NOT EXISTS "${table}_time" ON "${table}" (time)`);
-    statement = this.db.prepare(
-      `INSERT INTO "${table}" (id, time, index_name, doc) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET time = excluded.time, index_name = excluded.index_name, doc = excluded.doc`,
-    );
-    this.upserts.set(family, statement);
-    return statement;
+    migrateTable(this.db, table, family);
+    // ?1 id, ?2 time, ?3 index name, ?4 the JSON, ?5 time in ms, then the columns computed in JS.
+    const parsed = columns.filter((column) => column.fromDocument !== undefined);
+    const upsertWith = (json: (column: IndexedColumn) => string) => {
+      const values = columns.map((column) =>
+        column.name === "ts" ? "?5" : column.fromDocument ? `?${6 + parsed.indexOf(column)}` : json(column),
+      );
+      const names = ["id", "time", "index_name", "doc", ...columns.map((column) => column.name)];
+      return this.db.prepare(
+        `INSERT INTO "${table}" (${names.join(", ")}) VALUES (?1, ?2, ?3, ?4, ${values.join(", ")})
+         ON CONFLICT (id) DO UPDATE SET ${names.slice(1).map((name) => `${name} = excluded.${name}`).join(", ")}`,
+      );
+    };
+    upsert = {
+      statement: upsertWith((column) => columnExpression(column, "?4")!),
+      withoutJsonColumns: upsertWith(() => "NULL"),
+      parsed,
+    };
+    this.upserts.set(family, upsert);
+    return upsert;
   }
 
   private readonly writeAll = (documents: SinkDocument[]) => {
     for (const document of documents) {
-      this.upsertFor(document.family).run(
+      const upsert = this.upsertFor(document.family);
+      const time = document.time;
+      const values = [
         document.id,
-        document.time ? document.time.toISOString() : null,
+        time ? time.toISOString() : null,
         document.index,
         document.source,
-      );
+        time ? time.getTime() : null,
+        ...(upsert.parsed.length === 0 ? [] : parsedValues(upsert.parsed, document.source)),
+      ];
+      try {
+        upsert.statement.run(...values);
+      } catch (error) {
+        // Only this statement failed; the batch's transaction goes on.
+        if (!/malformed JSON|JSON nested too deep/i.test((error as Error).message)) throw error;
+        upsert.withoutJsonColumns.run(...values);
+      }
     }
   };
 
