@@ -4,9 +4,9 @@
  * both enrich with exactly the same setup. The settings are plain data because they cross to workers.
  */
 import type { BatchEnricher } from "../stages/enrich/batch";
-import type { OutputFormat } from "../stages/enrich/stage";
+import type { OutputFormat } from "../stages/enrich/output";
 import type { Processor } from "../stages/shared/bad-rows";
-import { ConfigError } from "./runtime";
+import { ConfigError } from "../stages/shared/config-error";
 
 /**
  * The worker thread's entry point. Computed here, beside it, because the same relative URL then holds in

@@ -5,7 +5,7 @@
 import type { BatchEnricher } from "../stages/enrich/batch";
 import type { WorkerReply, WorkerRequest } from "../stages/enrich/pool";
 import { loadBatchEnricher, type EnrichSettings } from "./enrich-setup";
-import { ConfigError } from "./runtime";
+import { ConfigError } from "../stages/shared/config-error";
 
 declare const self: Worker;
 

@@ -4,6 +4,7 @@
  */
 import { appendProblem } from "../stages/shared/append-file";
 import { BadRowFile } from "../stages/shared/bad-rows";
+import { ConfigError } from "../stages/shared/config-error";
 import { StageCounters } from "../stages/shared/counters";
 import { LineWriter } from "../stages/shared/line-writer";
 import { readLineBatches, readRecords, lineProblemBadRow, type InputRecord, type LineBatch, type LineProblem } from "../stages/shared/ndjson";
@@ -11,9 +12,6 @@ import type { BadRow, Processor } from "../stages/shared/bad-rows";
 import pkg from "../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;
-
-/** A configuration mistake: the process prints one sentence and exits 2. */
-export class ConfigError extends Error {}
 
 export function processorFor(stage: string): Processor {
   return { artifact: `telemetry-${stage}`, version: VERSION };

@@ -4,11 +4,12 @@
  * the output format, and the shared stdin-stage lifecycle.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
-import type { OutputFormat } from "../../stages/enrich/stage";
+import type { OutputFormat } from "../../stages/enrich/output";
 import type { BatchEnricher } from "../../stages/enrich/batch";
 import { AppendFile, appendProblem } from "../../stages/shared/append-file";
 import { ENRICH_WORKER_ENTRY, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
-import { ConfigError, runStdinStage, say, stdinStageOptions } from "../runtime";
+import { ConfigError } from "../../stages/shared/config-error";
+import { runStdinStage, say, stdinStageOptions } from "../runtime";
 
 const STAGE = "enrich";
 
@@ -80,7 +81,10 @@ const command: CommandModule<object, EnrichArgs> = {
       .example("telemetry enrich --iglu resolver.json --enrichments enrichments/ < raw.ndjson", "own registry and enrichment configs") as unknown as Argv<EnrichArgs>,
   handler: async (args) => {
     // Loaded here, not at the top, so other commands do not pay for the enrich modules at startup.
-    const { enrichLineProblemBadRow, runEnrich } = await import("../../stages/enrich/stage");
+    const [{ runEnrich }, { enrichLineProblemBadRow }] = await Promise.all([
+      import("../../stages/enrich/stage"),
+      import("../../stages/enrich/failures"),
+    ]);
     await runStdinStage(
       STAGE,
       args,

@@ -7,7 +7,8 @@ import type { CommandModule } from "yargs";
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import type { LogListenerOptions } from "../../stages/logs-listen/listener";
-import { ConfigError, exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
+import { ConfigError } from "../../stages/shared/config-error";
+import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
 
 const STAGE = "logs-listen";
 

@@ -3,7 +3,8 @@
  * This file only turns flags into a store and options; stages/sink/ does the work.
  */
 import type { Argv, CommandModule } from "yargs";
-import { ConfigError, runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
+import { ConfigError } from "../../stages/shared/config-error";
+import { runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
 import type { IndexPattern, Routing } from "../../stages/sink/document";
 import type { Store } from "../../stages/sink/sink";
 import { MAPPING_KINDS, defaultMappingKind, indexTemplate, type MappingKind } from "../../stages/sink/templates";

@@ -2,7 +2,7 @@
  * Builds the raw record (the CollectorPayload fields as JSON, briefs/contracts.md) from what arrived.
  * The collector never looks inside events: querystring and body are stored exactly as received.
  */
-import { RAW_RECORD_SCHEMA, type RawRecord } from "../enrich/raw-record";
+import { RAW_RECORD_SCHEMA, type RawRecord } from "../shared/raw-record";
 
 export interface RequestFacts {
   id: string;

@@ -9,7 +9,7 @@
  * what the limit protects. Only records already over the limit come here, so normal traffic never pays
  * for parsing or re-serialising its body.
  */
-import type { RawRecord } from "../enrich/raw-record";
+import type { RawRecord } from "../shared/raw-record";
 import { parseSchemaUri } from "../iglu/schema-key";
 
 export interface SplitLimits {

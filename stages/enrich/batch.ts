@@ -6,8 +6,8 @@
 import type { BadRow, Processor } from "../shared/bad-rows";
 import type { LineBatch } from "../shared/ndjson";
 import type { Enricher } from "./enricher";
-import { enrichedSizeViolation } from "./failures";
-import { serialise, enrichLineProblemBadRow, type OutputFormat } from "./stage";
+import { enrichedSizeViolation, enrichLineProblemBadRow } from "./failures";
+import { serialise, type OutputFormat } from "./output";
 
 export interface EnrichedBatch {
   /** Enriched events, one per line, each ending in "\n". */

@@ -28,7 +28,7 @@ import {
 import { overlongFields } from "./field-limits";
 import { mapParameters } from "./field-mapping";
 import { parseQuerystring, QuerystringError, type NameValue } from "./querystring";
-import { isRawRecordProblem, readRawRecord, type RawRecord } from "./raw-record";
+import { isRawRecordProblem, readRawRecord, type RawRecord } from "../shared/raw-record";
 import type { SchemaValidator } from "./schema-validator";
 import {
   extractContexts,

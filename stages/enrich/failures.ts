@@ -7,13 +7,14 @@
  * - size_violation: the head of an enriched event too big to pass on, a plain string as well.
  */
 import { makeBadRow, type BadRow, type Processor } from "../shared/bad-rows";
+import { lineProblemBadRow, type LineProblem } from "../shared/ndjson";
 import type { Api } from "./adapters";
 import type { AdapterMessage } from "./adapters/types";
 import type { EnrichedEvent } from "./event";
 import type { FieldFailure } from "./field-mapping";
 import { toPartiallyEnriched } from "./output";
 import { toNameValues, type NameValue, type Parameters } from "./querystring";
-import type { RawRecord } from "./raw-record";
+import type { RawRecord } from "../shared/raw-record";
 import type { SchemaViolationMessage } from "./self-describing";
 
 /** The schema atomic-field problems are reported against. */
@@ -172,4 +173,18 @@ export function enrichedSizeViolation(processor: Processor, line: string, bytes:
     },
     line.slice(0, Math.floor(limit / 10)),
   );
+}
+
+/**
+ * For enrich an input line that is not JSON (or not UTF-8) is a collector payload it cannot read:
+ * collector_payload_format_violation, as Enrich reports an undecodable Thrift record. Over-long lines
+ * stay size_violations.
+ */
+export function enrichLineProblemBadRow(problem: LineProblem, processor: Processor, maxLineBytes: number): BadRow {
+  if (problem.kind === "oversized") return lineProblemBadRow(problem, processor, maxLineBytes);
+  const now = new Date();
+  if (problem.kind === "invalid_utf8") {
+    return collectorPayloadFormatViolation(processor, { error: `line ${problem.number} is not valid UTF-8` }, problem.base64, now);
+  }
+  return collectorPayloadFormatViolation(processor, { error: `line ${problem.number} is not JSON: ${problem.error}` }, problem.text, now);
 }

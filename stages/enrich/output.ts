@@ -191,3 +191,9 @@ export const toPartiallyEnriched = new Function(
     }).join("\n") +
     "\n};",
 ).bind(null, partialField) as (event: EnrichedEvent) => Fields;
+
+export type OutputFormat = "json" | "tsv";
+
+export function serialise(format: OutputFormat): (event: EnrichedEvent) => string {
+  return format === "tsv" ? toTsv : toAnalyticsJsonLine;
+}

@@ -2,15 +2,9 @@
  * The enrich stage: raw records in, enriched events out (Analytics-SDK JSON, or the canonical TSV), every
  * failure to the bad-row sink, events enrichments emit to the PII sink.
  */
-import type { BadRow, Processor } from "../shared/bad-rows";
 import type { StageCounters } from "../shared/counters";
-import { lineProblemBadRow, type LineBatch, type LineProblem } from "../shared/ndjson";
+import type { LineBatch } from "../shared/ndjson";
 import type { BatchEnricher, EnrichedBatch } from "./batch";
-import type { EnrichedEvent } from "./event";
-import { collectorPayloadFormatViolation } from "./failures";
-import { toAnalyticsJsonLine, toTsv } from "./output";
-
-export type OutputFormat = "json" | "tsv";
 
 export interface LineSink {
   /** Takes `count` lines already joined, each ending in "\n"; a returned promise is waited for (backpressure). */
@@ -25,10 +19,6 @@ export interface RunEnrichOptions {
   pii?: LineSink;
   /** Told how many emitted events had nowhere to go, batch by batch. */
   onUnwrittenPii?: (count: number) => void;
-}
-
-export function serialise(format: OutputFormat): (event: EnrichedEvent) => string {
-  return format === "tsv" ? toTsv : toAnalyticsJsonLine;
 }
 
 /**
@@ -67,18 +57,4 @@ export async function runEnrich(
     if (pending.length >= options.concurrency) await write(await pending.shift()!);
   }
   while (pending.length > 0) await write(await pending.shift()!);
-}
-
-/**
- * For enrich an input line that is not JSON (or not UTF-8) is a collector payload it cannot read:
- * collector_payload_format_violation, as Enrich reports an undecodable Thrift record. Over-long lines
- * stay size_violations.
- */
-export function enrichLineProblemBadRow(problem: LineProblem, processor: Processor, maxLineBytes: number): BadRow {
-  if (problem.kind === "oversized") return lineProblemBadRow(problem, processor, maxLineBytes);
-  const now = new Date();
-  if (problem.kind === "invalid_utf8") {
-    return collectorPayloadFormatViolation(processor, { error: `line ${problem.number} is not valid UTF-8` }, problem.base64, now);
-  }
-  return collectorPayloadFormatViolation(processor, { error: `line ${problem.number} is not JSON: ${problem.error}` }, problem.text, now);
 }

@@ -3,10 +3,9 @@
  * per the record contracts. The sink dates its indices with this time; replay filters on it.
  */
 import { badRowType } from "./bad-rows";
+import { RAW_RECORD_SCHEMA } from "./raw-record";
 
 export type RecordKind = "enriched" | "raw" | "bad" | "log" | "other";
-
-export const RAW_RECORD_SCHEMA = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0";
 
 export type JsonObject = Record<string, unknown>;
 

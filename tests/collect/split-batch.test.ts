@@ -13,7 +13,7 @@ import { collectorConfig } from "../../stages/collect/config";
 import { buildRawRecord } from "../../stages/collect/raw-record";
 import { RecordQueue } from "../../stages/collect/record-queue";
 import { splitOversizedRecord } from "../../stages/collect/split-batch";
-import type { RawRecord } from "../../stages/enrich/raw-record";
+import type { RawRecord } from "../../stages/shared/raw-record";
 import { Resolver } from "../../stages/iglu/resolver";
 import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";
 import { StageCounters } from "../../stages/shared/counters";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { adapt, apiOf } from "../../stages/enrich/adapters";
 import { parseQuerystring } from "../../stages/enrich/querystring";
-import type { RawRecord } from "../../stages/enrich/raw-record";
+import type { RawRecord } from "../../stages/shared/raw-record";
 import { badRows, badRowType, embeddedResolver, entities, getRecord, goodEvent, goodEvents, postRecord, rawRecord, base64url } from "./helpers";
 
 async function adapted(raw: RawRecord) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { EnrichmentError, type Enrichment } from "../../stages/enrich/enrichments/types";
-import { enrichLineProblemBadRow, runEnrich } from "../../stages/enrich/stage";
+import { enrichLineProblemBadRow } from "../../stages/enrich/failures";
+import { runEnrich } from "../../stages/enrich/stage";
 import { readLineBatches } from "../../stages/shared/ndjson";
 import { createBatchEnricher } from "../../stages/enrich/batch";
 import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";

@@ -6,7 +6,7 @@ import { Resolver } from "../../stages/iglu/resolver";
 import { Enricher, type EnrichOutcome } from "../../stages/enrich/enricher";
 import type { Enrichment } from "../../stages/enrich/enrichments/types";
 import type { EnrichedEvent } from "../../stages/enrich/event";
-import { RAW_RECORD_SCHEMA, type RawRecord } from "../../stages/enrich/raw-record";
+import { RAW_RECORD_SCHEMA, type RawRecord } from "../../stages/shared/raw-record";
 import type { BadRow } from "../../stages/shared/bad-rows";
 
 export const PROCESSOR = { artifact: "telemetry-enrich", version: "0.1.0" };

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newEnrichedEvent, type EnrichedEvent } from "../../stages/enrich/event";
-import { RAW_RECORD_SCHEMA, type RawRecord } from "../../stages/enrich/raw-record";
+import { RAW_RECORD_SCHEMA, type RawRecord } from "../../stages/shared/raw-record";
 import { loadEnrichments } from "../../stages/enrich/enrichments";
 import type { Enrichment, EnrichmentContext } from "../../stages/enrich/enrichments/types";
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "../../cli/runtime";
+import { ConfigError } from "../../stages/shared/config-error";
 import { Resolver } from "../../stages/iglu/resolver";
 import { loadEnrichments } from "../../stages/enrich/enrichments";
 import { CHROME_WINDOWS, context, loadFrom, sdConfig } from "./helpers";

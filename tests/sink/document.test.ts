@@ -3,7 +3,7 @@ import { bulkBody, readBulkResponse } from "../../stages/sink/bulk-request";
 import { IndexPattern, routeByKind, toDocument, type SinkDocument } from "../../stages/sink/document";
 import { makeBadRow } from "../../stages/shared/bad-rows";
 import type { InputRecord } from "../../stages/shared/ndjson";
-import { RAW_RECORD_SCHEMA } from "../../stages/shared/records";
+import { RAW_RECORD_SCHEMA } from "../../stages/shared/raw-record";
 
 function input(value: unknown, text = JSON.stringify(value)): InputRecord {
   return { value, line: 1, text };

@@ -2,7 +2,7 @@
  * What an adapter is: a function from one raw record (one HTTP request) to the parameter maps of the
  * tracker events it carries, or the messages saying why it carries none.
  */
-import type { RawRecord } from "../raw-record";
+import type { RawRecord } from "../../shared/raw-record";
 import type { NameValue, Parameters } from "../querystring";
 import type { SchemaValidator } from "../schema-validator";
 

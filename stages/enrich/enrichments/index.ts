@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError } from "../../../cli/runtime";
+import { ConfigError } from "../../shared/config-error";
 import { describeIgluError, type Resolver } from "../../iglu/resolver";
 import { schemaVerString } from "../../iglu/schema-key";
 import defaultCampaignAttribution from "../../../config/enrichments/campaign_attribution.json" with { type: "json" };

@@ -1,5 +1,5 @@
 import type { EnrichedEvent } from "../event";
-import type { RawRecord } from "../raw-record";
+import type { RawRecord } from "../../shared/raw-record";
 export interface EnrichmentContext {
   event: EnrichedEvent;
   raw: RawRecord;

@@ -1,6 +1,7 @@
 /**
- * The raw record `collect` writes and `enrich` reads: the Snowplow CollectorPayload fields as JSON
- * (briefs/contracts.md; schema `schemas/dev.telemetry/raw_record/jsonschema/1-0-0`).
+ * The raw record `collect` writes and `enrich` reads: the Snowplow CollectorPayload fields as JSON (schema
+ * `schemas/dev.telemetry/raw_record/jsonschema/1-0-0`). It is the contract between the two stages, so it
+ * lives in neither.
  */
 export const RAW_RECORD_SCHEMA = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0";
 
