@@ -68,6 +68,38 @@ describe("javascript_script_config", () => {
     expect((await run(enrichment, context({ app_id: "fine" }))).derived).toEqual([]);
   });
 
+  test("work deferred to promises counts against the event's time, and the next event runs normally", async () => {
+    const script = `function process(event) {
+      if (event.getApp_id() === "defer") Promise.resolve().then(function () { while (true) {} });
+      return [{ schema: "iglu:com.acme/seen/jsonschema/1-0-0", data: { app: event.getApp_id() } }];
+    }`;
+    const enrichment = await single(CONFIG, { script: base64(script) });
+    expect(((await failureOf(enrichment, context({ app_id: "defer" }))) as Error).message).toContain("timed out");
+    expect((await run(enrichment, context({ app_id: "fine" }))).derived[0]!.data).toEqual({ app: "fine" });
+  });
+
+  test("what vm's timeout does not cover is cut off too: a thrown value whose message never ends to read", async () => {
+    const script = `function process(event) {
+      if (event.getApp_id() === "trap") throw { get message() { while (true) {} } };
+      return [{ schema: "iglu:com.acme/seen/jsonschema/1-0-0", data: { app: event.getApp_id() } }];
+    }`;
+    const enrichment = await single(CONFIG, { script: base64(script) });
+    expect(((await failureOf(enrichment, context({ app_id: "trap" }))) as Error).message).toContain("timed out");
+    // The stuck thread was replaced by one that evaluated the script afresh.
+    expect((await run(enrichment, context({ app_id: "fine" }))).derived[0]!.data).toEqual({ app: "fine" });
+  });
+
+  test("a script that replaces JSON.stringify or leaves FinalizationRegistry callbacks gets no hold on enrich", async () => {
+    const script = `var registry = typeof FinalizationRegistry;
+      function process(event) {
+        if (event.getApp_id() === "json") JSON.stringify = function () { return { not: "text" }; };
+        return [{ schema: "iglu:com.acme/seen/jsonschema/1-0-0", data: { registry: registry } }];
+      }`;
+    const enrichment = await single(CONFIG, { script: base64(script) });
+    expect((await run(enrichment, context())).derived[0]!.data).toEqual({ registry: "undefined" });
+    expect(((await failureOf(enrichment, context({ app_id: "json" }))) as Error).message).toContain("returned no text");
+  });
+
   test("the script cannot reach our process, modules or globals", async () => {
     const script = `function process() {
       var reach = {

@@ -11,13 +11,14 @@
  *
  * Isolation: the script lives in its own node:vm realm whose global comes from a null-prototype object,
  * so no object of ours is reachable from it (no `process`, `require`, `Bun`, `fetch`, timers or
- * console). Only strings cross: the event goes in as JSON and comes back as JSON. Each call is cut off
- * after SCRIPT_TIMEOUT_MS.
+ * console), on a worker thread of its own (script-sandbox.ts). Only strings cross: the event goes in as
+ * JSON and comes back as JSON. Each call, the work it defers to promises included, is cut off after
+ * SCRIPT_TIMEOUT_MS and fails that event.
  */
-import vm from "node:vm";
 import { ENRICHED_FIELDS, FIELD_KIND, type EnrichedEvent, type EnrichedFieldName, type SelfDescribing } from "../event";
 import { parseSchemaUri } from "../../iglu/schema-key";
 import { ConfigProblem, enrichmentError, type EnrichmentConfig, type EnrichmentDefinition } from "./config";
+import { ScriptSandbox, ScriptSetupError } from "./script-sandbox";
 import type { EnrichmentContext } from "./types";
 
 /** Longest a script may run on one event; a per-event function that needs more is stuck. */
@@ -30,9 +31,10 @@ const RUN = "__telemetryRunProcess";
 const INPUT = "__telemetryInput";
 
 /**
- * Evaluated once in the sandbox after the user's script: builds the event object over a `values` record
- * that each run replaces, and the non-replaceable runner the host calls. Its arguments are JSON text so
- * that not even an array of ours enters the sandbox.
+ * Evaluated once in the sandbox before the user's script: builds the event object over a `values` record
+ * that each run replaces, the non-replaceable runner the host calls and the input slot it reads (a plain
+ * writable property the script cannot turn into a setter). Its arguments are JSON text so that not even
+ * an array of ours enters the sandbox.
  */
 const PRELUDE = `(function (fieldNamesJson, readOnlyJson) {
   "use strict";
@@ -51,6 +53,7 @@ const PRELUDE = `(function (fieldNamesJson, readOnlyJson) {
     event["set" + accessor] = set;
   }
   Object.freeze(event);
+  Object.defineProperty(globalThis, ${JSON.stringify(INPUT)}, { value: null, writable: true });
   Object.defineProperty(globalThis, ${JSON.stringify(RUN)}, {
     value: function (inputJson) {
       const input = JSON.parse(inputJson);
@@ -143,41 +146,44 @@ export const javascriptScript: EnrichmentDefinition = {
   vendor: "com.snowplowanalytics.snowplow",
   name: "javascript_script_config",
   models: [1],
-  create(config) {
+  async create(config) {
     const script = decodeScript(config);
     const params = config.parameters.has("config") ? config.parameters.object("config").values : {};
-    const sandbox = vm.createContext(Object.create(null), { name: `${config.source} (javascript enrichment)` });
-    // The realm's own console would print into our NDJSON stdout.
-    vm.runInContext("delete globalThis.console;", sandbox);
+    let sandbox: ScriptSandbox;
     try {
-      vm.runInContext(script, sandbox, { filename: "script.js", timeout: SCRIPT_TIMEOUT_MS });
+      sandbox = await ScriptSandbox.start({
+        script,
+        prelude: PRELUDE,
+        preludeArgs: [JSON.stringify(ENRICHED_FIELDS), JSON.stringify(JSON_COLUMNS)],
+        name: `${config.source} (javascript enrichment)`,
+        entry: RUN,
+        input: INPUT,
+        timeoutMs: SCRIPT_TIMEOUT_MS,
+      });
     } catch (error) {
-      throw new ConfigProblem(`parameters.script does not run: ${(error as Error).message}`);
+      if (error instanceof ScriptSetupError) throw new ConfigProblem(`parameters.script does not run: ${error.message}`);
+      throw error;
     }
-    (vm.runInContext(PRELUDE, sandbox) as (names: string, readOnly: string) => void)(JSON.stringify(ENRICHED_FIELDS), JSON.stringify(JSON_COLUMNS));
-    const call = new vm.Script(`${RUN}(${INPUT})`, { filename: "telemetry-javascript-enrichment" });
     const fail = (message: string) => enrichmentError(config, IDENTIFIER, message);
 
     return {
       name: config.key.name,
       schemaKey: config.schema,
-      apply({ event, raw, derived }: EnrichmentContext) {
+      async apply({ event, raw, derived }: EnrichmentContext) {
         const view = scriptView(event);
-        sandbox[INPUT] = JSON.stringify({ fields: view, params, headers: raw.headers });
         let output: string;
         try {
-          output = call.runInContext(sandbox, { timeout: SCRIPT_TIMEOUT_MS }) as string;
+          output = await sandbox.run(JSON.stringify({ fields: view, params, headers: raw.headers }));
         } catch (error) {
-          throw fail(`Error during execution of JavaScript function: [${(error as Error)?.message ?? String(error)}]`);
-        } finally {
-          sandbox[INPUT] = undefined;
+          throw fail(`Error during execution of JavaScript function: [${(error as Error).message}]`);
         }
         let result: { fields: Record<string, unknown>; entities: unknown };
         try {
           result = JSON.parse(output);
         } catch {
-          throw fail("the JavaScript function's output could not be read back as JSON");
+          result = { fields: null as never, entities: null };
         }
+        if (typeof result?.fields !== "object" || result.fields === null) throw fail("the JavaScript function's output could not be read back as JSON");
         const entities = selfDescribingEntities(result.entities);
         if (typeof entities === "string") throw fail(entities);
         for (const name of ENRICHED_FIELDS) {
