@@ -5,8 +5,8 @@
  */
 import type { BadRow, Processor } from "../shared/bad-rows";
 import type { LineBatch } from "../shared/ndjson";
-import type { Enricher } from "./enricher";
-import { enrichedSizeViolation, enrichLineProblemBadRow } from "./failures";
+import type { Enricher, EnrichOutcome } from "./enricher";
+import { enrichedSizeViolation, enrichLineProblemBadRow, unprocessedLine } from "./failures";
 import { serialise, type OutputFormat } from "./output";
 
 export interface EnrichedBatch {
@@ -60,20 +60,37 @@ export function createBatchEnricher(options: BatchEnricherOptions): BatchEnriche
         addBad(enrichLineProblemBadRow(problem, processor, maxLineBytes));
         continue;
       }
-      for (const outcome of await enricher.enrichRecord(value, text)) {
+      // Whatever one line or one event brings, it ends as output or a bad row: nothing it throws may
+      // fail the batch, whose other lines were read and must not be lost.
+      let outcomes: EnrichOutcome[];
+      try {
+        outcomes = await enricher.enrichRecord(value, text);
+      } catch (error) {
+        addBad(unprocessedLine(processor, `line ${numbers[index]} could not be enriched`, error, text, new Date()));
+        continue;
+      }
+      for (const outcome of outcomes) {
         if ("bad" in outcome) {
           addBad(outcome.bad);
           continue;
         }
-        const line = write(outcome.good);
+        let line: string;
+        let emitted: string[];
+        try {
+          line = write(outcome.good);
+          emitted = outcome.emitted?.map(write) ?? [];
+        } catch (error) {
+          const what = `event ${outcome.good.event_id} of line ${numbers[index]} could not be written`;
+          addBad(unprocessedLine(processor, what, error, text, new Date()));
+          continue;
+        }
         const bytes = exceeds(line, maxOutputBytes);
         if (bytes !== null) {
           addBad(enrichedSizeViolation(processor, line, bytes, maxOutputBytes, new Date()));
           continue;
         }
         good.push(line, "\n");
-        if (outcome.emitted === undefined) continue;
-        for (const event of outcome.emitted) pii.push(write(event), "\n");
+        for (const event of emitted) pii.push(event, "\n");
       }
     }
     return {

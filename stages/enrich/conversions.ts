@@ -42,11 +42,16 @@ export function parseDecimal(value: string): number | Rejection {
 const EARLIEST_MS = -62167219200000;
 const LATEST_MS = 253402300799999;
 
+/** Whether `ms` lands inside years 0–9999, the range Enrich's timestamp columns hold. */
+export function isTimestampInRange(ms: number): boolean {
+  return ms >= EARLIEST_MS && ms <= LATEST_MS;
+}
+
 /** Milliseconds since the epoch, an integer that lands inside years 0–9999. */
 export function parseTimestamp(value: string): number | Rejection {
   if (!INTEGER.test(value)) return new Rejection("a timestamp in milliseconds since the epoch");
   const ms = Number(value);
-  return ms >= EARLIEST_MS && ms <= LATEST_MS ? ms : new Rejection("a timestamp between years 0 and 9999");
+  return isTimestampInRange(ms) ? ms : new Rejection("a timestamp between years 0 and 9999");
 }
 
 export function parseBooleanFlag(value: string): boolean | Rejection {

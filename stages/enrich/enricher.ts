@@ -8,7 +8,7 @@
  */
 import type { BadRow, Processor } from "../shared/bad-rows";
 import { adapt, apiOf } from "./adapters";
-import { firstAddress, tsvSafe } from "./conversions";
+import { firstAddress, isTimestampInRange, tsvSafe } from "./conversions";
 import { derivedTimestamp } from "./derived-tstamp";
 import { EnrichmentError, type Enrichment, type EnrichmentContext } from "./enrichments/types";
 import { emittedEvent } from "./emitted-event";
@@ -96,6 +96,10 @@ export class Enricher {
     const now = this.now();
     const raw = readRawRecord(value);
     if (isRawRecordProblem(raw)) return [{ bad: collectorPayloadFormatViolation(this.processor, raw, line, now) }];
+    if (!isTimestampInRange(raw.timestamp)) {
+      const message = { payloadField: "timestamp", value: String(raw.timestamp), expectation: "milliseconds since the epoch, between years 0 and 9999" };
+      return [{ bad: collectorPayloadFormatViolation(this.processor, message, line, now) }];
+    }
     raw.id ??= contentId(line);
     const api = apiOf(raw.path);
     if (api === null) {

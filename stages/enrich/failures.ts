@@ -176,6 +176,15 @@ export function enrichedSizeViolation(processor: Processor, line: string, bytes:
 }
 
 /**
+ * A line enrich took in but could not turn into output for a reason no other bad row names (an event no
+ * date can format, a fault of ours): generic_error carrying the input line, so it can be replayed.
+ */
+export function unprocessedLine(processor: Processor, what: string, error: unknown, line: string, now: Date): BadRow {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return makeBadRow("generic_error", processor, { timestamp: now.toISOString(), errors: [`${what}: ${reason}`] }, line);
+}
+
+/**
  * For enrich an input line that is not JSON (or not UTF-8) is a collector payload it cannot read:
  * collector_payload_format_violation, as Enrich reports an undecodable Thrift record. Over-long lines
  * stay size_violations.

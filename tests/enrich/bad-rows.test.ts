@@ -4,6 +4,8 @@ import { enrichLineProblemBadRow } from "../../stages/enrich/failures";
 import { runEnrich } from "../../stages/enrich/stage";
 import { readLineBatches } from "../../stages/shared/ndjson";
 import { createBatchEnricher } from "../../stages/enrich/batch";
+import type { Enricher } from "../../stages/enrich/enricher";
+import { RAW_RECORD_SCHEMA } from "../../stages/shared/raw-record";
 import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";
 import { badRows, badRowType, embeddedResolver, enricher, entities, getRecord, postRecord, PROCESSOR, rawRecord, selfDescribingEvent } from "./helpers";
 
@@ -195,5 +197,51 @@ describe("size_violation", () => {
     const payloads = bad.map((row) => row.data.payload as string);
     expect(payloads.find((payload) => payload.startsWith("{"))).toHaveLength(200);
     expect(payloads.find((payload) => payload.startsWith("y"))).toMatch(/^y+$/);
+  });
+});
+
+describe("no single line or event can fail its batch", () => {
+  test("a collector timestamp outside years 0–9999 is a collector_payload_format_violation; the batch goes on", async () => {
+    const { out, bad } = await linesThrough([
+      JSON.stringify(getRecord({ ...base, e: "pv", aid: "before" })),
+      JSON.stringify(getRecord({ ...base, e: "pv" }, { timestamp: 1e20 })),
+      JSON.stringify(getRecord({ ...base, e: "pv", aid: "after" })),
+    ]);
+    expect(out.map((line) => JSON.parse(line).app_id)).toEqual(["before", "after"]);
+    expect(bad.map(badRowType)).toEqual(["collector_payload_format_violation"]);
+    expect((bad[0]!.data.failure as { message: { payloadField: string } }).message.payloadField).toBe("timestamp");
+    await expectValidBadRow(bad[0]!);
+  });
+
+  test("an enrichment that sets a timestamp no date can hold fails that event only", async () => {
+    const farFuture: Enrichment = { name: "far_future", schemaKey: "iglu:com.acme/far_future/jsonschema/1-0-0", apply: ({ event }) => void (event.true_tstamp = 1e20) };
+    const bad = new BadRowList();
+    const out: string[] = [];
+    const enrich = createBatchEnricher({ enricher: await enricher([farFuture]), format: "json", processor: PROCESSOR, maxOutputBytes: 1_000_000, maxLineBytes: 4096 });
+    const result = await enrich({ texts: [JSON.stringify(postRecord([{ ...base, e: "pv" }, { ...base, e: "pp" }]))], numbers: [1] });
+    out.push(...result.good.trimEnd().split("\n").filter(Boolean));
+    for (const line of result.bad.trimEnd().split("\n").filter(Boolean)) bad.write(JSON.parse(line));
+    expect(out).toEqual([]);
+    expect(bad.rows.map(badRowType)).toEqual(["generic_error", "generic_error"]);
+    // The payload is the input line, so the request can be replayed once the enrichment is fixed.
+    expect(JSON.parse(bad.rows[0]!.data.payload as string).schema).toBe(RAW_RECORD_SCHEMA);
+    expect((bad.rows[0]!.data.failure as { errors: string[] }).errors[0]).toContain("Invalid Date");
+    for (const row of bad.rows) await expectValidBadRow(row);
+  });
+
+  test("a line whose enriching throws is a generic_error carrying the line; the other lines of the batch are written", async () => {
+    const throwing = { enrichRecord: async (value: unknown) => {
+      if ((value as { id: string }).id === "boom") throw new TypeError("something broke");
+      return (await enricher()).enrichRecord(value, "");
+    } } as unknown as Enricher;
+    const enrich = createBatchEnricher({ enricher: throwing, format: "tsv", processor: PROCESSOR, maxOutputBytes: 1_000_000, maxLineBytes: 4096 });
+    const lines = [getRecord({ ...base, e: "pv" }), { ...getRecord({ ...base, e: "pv" }), id: "boom" }, getRecord({ ...base, e: "pv" })].map((record) => JSON.stringify(record));
+    const result = await enrich({ texts: lines, numbers: [1, 2, 3] });
+    expect(result.goodCount).toBe(2);
+    const rows = result.bad.trimEnd().split("\n").map((line) => JSON.parse(line) as BadRow);
+    expect(rows.map(badRowType)).toEqual(["generic_error"]);
+    expect(rows[0]!.data.payload).toBe(lines[1]);
+    expect((rows[0]!.data.failure as { errors: string[] }).errors[0]).toContain("line 2");
+    await expectValidBadRow(rows[0]!);
   });
 });

@@ -81,6 +81,19 @@ describe("telemetry enrich (process)", () => {
     expect(stderr).toContain("--iglu");
   });
 
+  test("a raw record whose timestamp no date can hold is one bad row; the records around it are enriched, exit 0", async () => {
+    const bad = join(dir, "bad-timestamp.ndjson");
+    const input = [
+      getRecord({ ...base, e: "pv", aid: "before" }),
+      getRecord({ ...base, e: "pv", aid: "far" }, { timestamp: 1e20 }),
+      getRecord({ ...base, e: "pv", aid: "after" }),
+    ].map((record) => JSON.stringify(record)).join("\n");
+    const { stdout, code } = await runEnrich(["--bad", bad], input);
+    expect(code).toBe(0);
+    expect(stdout.trim().split("\n").map((line) => JSON.parse(line).app_id)).toEqual(["before", "after"]);
+    expect(readFileSync(bad, "utf8").trim().split("\n").map((line) => JSON.parse(line).schema.split("/")[1])).toEqual(["collector_payload_format_violation"]);
+  });
+
   test("closing stdout early ends the process quietly with 0", async () => {
     const many = Array.from({ length: 20000 }, () => JSON.stringify(getRecord({ ...base, e: "pv" }))).join("\n") + "\n";
     const child = Bun.spawn([BIN, "enrich", "--stats-interval", "0", "--bad", join(dir, "bad-epipe.ndjson")], {

@@ -38,6 +38,14 @@ describe("javascript_script_config", () => {
     expect(event.true_tstamp).toBe(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
   });
 
+  test("a timestamp outside years 0–9999 set by the script fails the event instead of reaching the output", async () => {
+    for (const value of ["1e20", "-1e20", `"99999-01-01 00:00:00.000"`]) {
+      const script = `function process(event) { event.setTrue_tstamp(${value}); return []; }`;
+      const failure = await failureOf(await single(CONFIG, { script: base64(script) }), context());
+      expect((failure as Error).message).toContain("true_tstamp");
+    }
+  });
+
   test("params (parameters.config) and the request headers are passed as Snowplow passes them", async () => {
     const script = `function process(event, params, headers) {
       return [{ schema: "iglu:com.acme/seen/jsonschema/1-0-0", data: { region: params.region, headers: headers.length } }];

@@ -17,6 +17,7 @@
  */
 import { ENRICHED_FIELDS, FIELD_KIND, type EnrichedEvent, type EnrichedFieldName, type SelfDescribing } from "../event";
 import { parseSchemaUri } from "../../iglu/schema-key";
+import { isTimestampInRange } from "../conversions";
 import { ConfigProblem, enrichmentError, type EnrichmentConfig, type EnrichmentDefinition } from "./config";
 import { ScriptSandbox, ScriptSetupError } from "./script-sandbox";
 import type { EnrichmentContext } from "./types";
@@ -73,7 +74,7 @@ function timestampText(ms: number): string {
 }
 
 function timestampFrom(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "number") return isTimestampInRange(value) ? value : undefined;
   if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/.test(value)) return undefined;
   const ms = Date.parse(`${value.replace(" ", "T")}Z`);
   return Number.isNaN(ms) ? undefined : ms;
