@@ -53,7 +53,7 @@ export const IGLU_CENTRAL_SKIPPED: LinterName[] = [
 ];
 
 /** Formats schema-ddl knows; any other is reported by `unknownFormats`. */
-const KNOWN_FORMATS = new Set(["date-time", "date", "email", "hostname", "ipv4", "ipv6", "uri"]);
+const KNOWN_FORMATS = new Set(["date-time", "date", "email", "hostname", "ipv4", "ipv6", "uri", "uuid"]);
 const REDSHIFT_VARCHAR_MAX = 65535;
 
 export interface LintOptions {

@@ -29,7 +29,7 @@ function setup(overrides: Parameters<typeof collectorConfig>[0] = {}, archive?: 
     bad,
     archive,
     counters,
-    processor: { artifact: "telemetry-collect", version: "test" },
+    processor: { artifact: "telemetry-collect", version: "0.0.0-test" },
   });
   const send = async (path: string, init: RequestInit = {}, peer = "198.51.100.7") => {
     const response = await collector.handle(new Request(BASE + path, init), peer);

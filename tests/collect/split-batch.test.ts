@@ -201,7 +201,7 @@ function setup(maxRecordBytes: number, queueRecords = 1000) {
     bad,
     archive: { append: async (lines) => void archived.push(...lines) },
     counters,
-    processor: { artifact: "telemetry-collect", version: "test" },
+    processor: { artifact: "telemetry-collect", version: "0.0.0-test" },
   });
   const send = async (path: string, init: RequestInit = {}) => {
     const response = await collector.handle(new Request("http://collector.test:8000" + path, init), "198.51.100.7");

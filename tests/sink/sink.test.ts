@@ -7,7 +7,7 @@ import type { ItemOutcome, RequestOutcome } from "../../stages/sink/retry";
 import { runSink, type SinkOptions, type Store } from "../../stages/sink/sink";
 import { validateBadRow } from "../fixtures/bad-row-schema";
 
-const processor = { artifact: "telemetry-test", version: "0" };
+const processor = { artifact: "telemetry-test", version: "0.0.0" };
 const fastRetries = { initialMs: 1, maxMs: 2 };
 
 function events(count: number): InputRecord[] {
