@@ -74,6 +74,8 @@ class Intake {
   private readonly warnOversized: (message: string) => void;
   private gathered = "";
   private gatheredLines = 0;
+  /** One count for all connections and datagrams, so no two records of this process share a number. */
+  private sequence = 0;
 
   constructor(
     private readonly sinks: LogListenerSinks,
@@ -81,6 +83,8 @@ class Intake {
   ) {
     this.warnOversized = throttled(sinks.warn);
   }
+
+  readonly nextSequence = (): number => ++this.sequence;
 
   readonly write = (json: string): void => {
     this.gathered += json + "\n";
@@ -138,6 +142,10 @@ class LineSource implements RecordContext {
   /** Every record made from one chunk shares the moment the chunk arrived. */
   receivedAt(): string {
     return (this.receiptTime ??= new Date().toISOString());
+  }
+
+  nextSequence(): number {
+    return this.intake.nextSequence();
   }
 
   receive(chunk: Uint8Array): void {

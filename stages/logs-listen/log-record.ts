@@ -8,6 +8,11 @@
  * re-serialising the parsed object, so numbers beyond 2^53, key order and escapes reach the store
  * unchanged (and it is the cheapest way). A field the client already sent is never overwritten, as the
  * Logstash tcp input does with `host` and `port`.
+ *
+ * Every record also gets ECS's `event.created` (the receipt time) and `event.sequence` (its number in the
+ * order this process took records in). Two identical lines are two occurrences, and the store's id is a
+ * hash of the record, so these two fields are what keeps them apart; a replay of the same records
+ * carries the same values and so overwrites instead of adding.
  */
 import { summarizeStackTrace } from "./stack-trace";
 
@@ -22,8 +27,10 @@ export interface LogSource {
 export interface RecordContext {
   /** `source` as JSON text; made once per connection. */
   readonly sourceJson: string;
-  /** Receipt time as an ISO string, for events without a usable `@timestamp`. */
+  /** Receipt time as an ISO string: `event.created`, and `@timestamp` for events without a usable one. */
   receivedAt(): string;
+  /** The next record's `event.sequence`. */
+  nextSequence(): number;
 }
 
 export const JSON_PARSE_FAILURE = "_jsonparsefailure";
@@ -57,10 +64,14 @@ function isEvent(value: unknown): value is Event {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function receiptJson(context: RecordContext): string {
+  return `{"created":"${context.receivedAt()}","sequence":${context.nextSequence()}}`;
+}
+
 function parseFailureRecord(text: string, context: RecordContext): string {
   return (
     `{"@timestamp":"${context.receivedAt()}","message":${JSON.stringify(text)},` +
-    `"tags":["${JSON_PARSE_FAILURE}"],"source":${context.sourceJson}}`
+    `"tags":["${JSON_PARSE_FAILURE}"],"source":${context.sourceJson},"event":${receiptJson(context)}}`
   );
 }
 
@@ -76,6 +87,7 @@ function completeEvent(eventText: string, event: Event, context: RecordContext):
     text = JSON.stringify(withReplacedTimestamp(event, context.receivedAt()));
   }
   if (!("source" in event)) additions += `,"source":${context.sourceJson}`;
+  if (!("event" in event)) additions += `,"event":${receiptJson(context)}`;
   if (typeof event.stack_trace === "string" && !("exception" in event)) {
     const exception = summarizeStackTrace(event.stack_trace);
     if (exception) additions += `,"exception":${JSON.stringify(exception)}`;

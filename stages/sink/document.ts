@@ -4,7 +4,8 @@
  * Ids follow the record contracts so that retries and replays overwrite instead of adding:
  * enriched event → `event_id`, raw record → `id`, anything else → a hash of its content. A bad row's
  * hash leaves out `data.failure.timestamp`, which is the moment of failing, not part of what failed:
- * the same payload failing the same way on a replay is the same bad row.
+ * the same payload failing the same way on a replay is the same bad row. A log record's content includes
+ * logs-listen's receipt stamp (`event.created`, `event.sequence`), so identical lines stay apart.
  */
 import { createHash } from "node:crypto";
 import type { InputRecord } from "../shared/ndjson";

@@ -95,6 +95,7 @@ function logsMappings(): object {
       stack_trace: { type: "text" },
       tags: { type: "keyword" },
       source: { properties: { address: { type: "keyword" }, port: { type: "long" }, transport: { type: "keyword" } } },
+      event: { properties: { created: { type: "date" }, sequence: { type: "long" } } },
       exception: {
         properties: { class: { type: "keyword" }, message: { type: "text" }, top_frame: { type: "keyword" } },
       },

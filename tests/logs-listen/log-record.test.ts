@@ -2,9 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { logRecordsFromLine, sourceJson, type RecordContext } from "../../stages/logs-listen/log-record";
 
 const source = { address: "192.0.2.7", port: 51234, transport: "tcp" as const };
-const context: RecordContext = { sourceJson: sourceJson(source), receivedAt: () => "2026-01-02T03:04:05.006Z" };
+const RECEIVED = "2026-01-02T03:04:05.006Z";
+/** What a record made from a line fed alone (sequence 1, or n for the n-th element of an array) carries. */
+const event = (sequence = 1) => ({ created: RECEIVED, sequence });
 
 function recordsOf(line: string): string[] {
+  let sequence = 0;
+  const context: RecordContext = { sourceJson: sourceJson(source), receivedAt: () => RECEIVED, nextSequence: () => ++sequence };
   const out: string[] = [];
   logRecordsFromLine(line, context, (json) => out.push(json));
   return out;
@@ -14,7 +18,7 @@ const parsed = (line: string) => recordsOf(line).map((json) => JSON.parse(json))
 describe("logRecordsFromLine", () => {
   test("a JSON object keeps its fields as sent and gains source", () => {
     const line = '{"@timestamp":"2026-05-01T10:00:00.123+02:00","@version":"1","message":"hi","level":"INFO","user":"ada"}';
-    expect(parsed(line)).toEqual([{ ...JSON.parse(line), source }]);
+    expect(parsed(line)).toEqual([{ ...JSON.parse(line), source, event: event() }]);
   });
 
   test("the client's text is kept verbatim: numbers beyond 2^53, key order and escapes", () => {
@@ -26,7 +30,7 @@ describe("logRecordsFromLine", () => {
 
   test("@timestamp is added as the receipt time when missing, also to an empty object", () => {
     expect(parsed('{"message":"x"}')[0]!["@timestamp"]).toBe("2026-01-02T03:04:05.006Z");
-    expect(parsed("{}")).toEqual([{ "@timestamp": "2026-01-02T03:04:05.006Z", source }]);
+    expect(parsed("{}")).toEqual([{ "@timestamp": RECEIVED, source, event: event() }]);
     expect(parsed('  {"a":1}  ')[0]).toMatchObject({ a: 1, source });
   });
 
@@ -42,13 +46,15 @@ describe("logRecordsFromLine", () => {
       tags: ["app", "_timestampparsefailure"],
       n: 1,
       source,
+      event: event(),
     });
     expect(parsed('{"@timestamp":null}')[0]!.tags).toEqual(["_timestampparsefailure"]);
   });
 
-  test("fields the client sent itself (source, exception) are not overwritten", () => {
-    const [record] = parsed('{"source":"billing","exception":{"class":"mine"},"stack_trace":"java.lang.Error: x\\n\\tat a.B.c(B.java:1)"}');
+  test("fields the client sent itself (source, event, exception) are not overwritten", () => {
+    const [record] = parsed('{"source":"billing","event":{"kind":"audit"},"exception":{"class":"mine"},"stack_trace":"java.lang.Error: x\\n\\tat a.B.c(B.java:1)"}');
     expect(record!.source).toBe("billing");
+    expect(record!.event).toEqual({ kind: "audit" });
     expect(record!.exception).toEqual({ class: "mine" });
   });
 
@@ -61,8 +67,8 @@ describe("logRecordsFromLine", () => {
 
   test("a JSON array of objects is one record per element", () => {
     expect(parsed('[{"a":1},{"b":2}]')).toEqual([
-      { a: 1, "@timestamp": "2026-01-02T03:04:05.006Z", source },
-      { b: 2, "@timestamp": "2026-01-02T03:04:05.006Z", source },
+      { a: 1, "@timestamp": RECEIVED, source, event: event(1) },
+      { b: 2, "@timestamp": RECEIVED, source, event: event(2) },
     ]);
     expect(recordsOf("[]")).toEqual([]);
   });
@@ -70,7 +76,7 @@ describe("logRecordsFromLine", () => {
   test("plain text, broken JSON and JSON that is not an event are kept raw and tagged _jsonparsefailure", () => {
     for (const line of ["GET /health 200", '{"a":', "42", '"just a string"', "null", '[{"a":1},2]']) {
       expect(parsed(line)).toEqual([
-        { "@timestamp": "2026-01-02T03:04:05.006Z", message: line, tags: ["_jsonparsefailure"], source },
+        { "@timestamp": RECEIVED, message: line, tags: ["_jsonparsefailure"], source, event: event() },
       ]);
     }
   });

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { killStartedProcesses, logRecordValidator, openTcp, parseLines, sendTcp, startListenerProcess, telemetryBin, until } from "./helpers";
 
@@ -42,6 +43,31 @@ describe("telemetry logs-listen (process)", () => {
     for (const record of records) expect({ record, valid: validate(record), errors: validate.errors }).toMatchObject({ valid: true });
     expect(listener.stderr()).toContain("stopped (total in 5 out 6 bad 0)");
   });
+
+  test("identical lines sent together stay separate records in the store, and storing the same output again adds none", async () => {
+    const listener = await startListenerProcess(["--stats-interval", "0"]);
+    const json = '{"level":"INFO","message":"the same"}\n';
+    // One write: every line arrives in one read, at one receipt time.
+    await sendTcp(listener.ports.tcp!, [json + json + "plain and the same\n" + "plain and the same\n"]);
+    await until(() => listener.stdout().split("\n").length > 4, "four records");
+    const { code, stdout } = await listener.stop();
+    expect(code).toBe(0);
+    const dir = tempDir();
+    const db = join(dir, "logs.db");
+    for (const round of ["first", "replayed"]) {
+      const sink = Bun.spawn([telemetryBin, "sink", "--db", db, "--bad", join(dir, "bad.ndjson"), "--stats-interval", "0"], {
+        cwd: dir,
+        stdin: new Blob([stdout]),
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      expect(await sink.exited).toBe(0);
+      const store = new Database(db, { readonly: true });
+      const stored = store.query("SELECT count(*) AS n FROM logs").get() as { n: number };
+      store.close();
+      expect({ round, stored: stored.n }).toEqual({ round, stored: 4 });
+    }
+  }, 30_000);
 
   test("exits 0 quietly when the reader of stdout goes away (| head -1)", async () => {
     const dir = tempDir();
