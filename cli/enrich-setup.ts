@@ -6,6 +6,8 @@
 import type { BatchEnricher } from "../stages/enrich/batch";
 import type { OutputFormat } from "../stages/enrich/output";
 import type { Processor } from "../stages/shared/bad-rows";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { ConfigError } from "../stages/shared/config-error";
 
 /**
@@ -18,11 +20,28 @@ export const ENRICH_WORKER_ENTRY = new URL("./enrich-worker.ts", import.meta.url
 export interface EnrichSettings {
   iglu?: string;
   igluApikey?: string;
+  /** Public registries asked last (Iglu Central and its mirror by default). */
+  igluCentral: string[];
+  /** Where schemas resolved over HTTP are kept across restarts; undefined: nowhere. */
+  igluCache?: string;
+  igluTimeoutMs: number;
   enrichments?: string;
   format: OutputFormat;
   processor: Processor;
   maxOutputBytes: number;
   maxLineBytes: number;
+}
+
+/** `$XDG_CACHE_HOME/telemetry/iglu`, or `~/.cache/telemetry/iglu`. */
+export function defaultIgluCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "telemetry", "iglu");
+}
+
+/** A comma-separated flag value as a list; "none" (or nothing) is the empty list. */
+export function listOrNone(text: string): string[] {
+  const items = text.split(",").map((item) => item.trim()).filter(Boolean);
+  return items.length === 1 && items[0] === "none" ? [] : items;
 }
 
 export async function loadBatchEnricher(settings: EnrichSettings): Promise<{ enrich: BatchEnricher; enrichmentCount: number }> {
@@ -34,7 +53,12 @@ export async function loadBatchEnricher(settings: EnrichSettings): Promise<{ enr
   ]);
   let resolver: InstanceType<typeof Resolver>;
   try {
-    resolver = await Resolver.load(settings.iglu, { apikey: settings.igluApikey });
+    resolver = await Resolver.load(settings.iglu, {
+      apikey: settings.igluApikey,
+      igluCentral: settings.igluCentral,
+      cacheDir: settings.igluCache,
+      timeoutMs: settings.igluTimeoutMs,
+    });
   } catch (error) {
     if (error instanceof ResolverConfigError) throw new ConfigError(`--iglu: ${error.message}`);
     throw error;

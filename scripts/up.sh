@@ -53,7 +53,7 @@ start sink-logs "$RUN/logs.fifo" /dev/null "$telemetry" sink --index 'logs-%Y.%m
 start sink-pii "$RUN/pii.fifo" /dev/null "$telemetry" sink --index pii --mapping good "${store[@]}" --bad "$RUN/bad.fifo"
 enrichments=()
 if [ -n "${ENRICHMENTS:-}" ]; then enrichments=(--enrichments "$ENRICHMENTS"); fi
-start enrich "$RUN/raw.fifo" "$RUN/good.fifo" "$telemetry" enrich "${enrichments[@]}" --pii "$RUN/pii.fifo" --bad "$RUN/bad.fifo"
+start enrich "$RUN/raw.fifo" "$RUN/good.fifo" "$telemetry" enrich "${enrichments[@]}" --iglu "http://127.0.0.1:$IGLU_PORT/api" --pii "$RUN/pii.fifo" --bad "$RUN/bad.fifo"
 start collect /dev/null "$RUN/raw.fifo" "$telemetry" collect --port "$COLLECT_PORT" --bad "$RUN/bad.fifo"
 collect_pid=$!
 start logs-listen /dev/null "$RUN/logs.fifo" "$telemetry" logs-listen --port "$LOGS_PORT" --bad "$RUN/bad.fifo"

@@ -7,8 +7,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import type { OutputFormat } from "../../stages/enrich/output";
 import type { BatchEnricher } from "../../stages/enrich/batch";
 import { AppendFile, appendProblem } from "../../stages/shared/append-file";
-import { ENRICH_WORKER_ENTRY, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
+import { IGLU_CENTRAL_URLS } from "../../stages/iglu/iglu-central";
 import { ConfigError } from "../../stages/shared/config-error";
+import { defaultIgluCacheDir, ENRICH_WORKER_ENTRY, listOrNone, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
 import { runStdinStage, say, stdinStageOptions } from "../runtime";
 
 const STAGE = "enrich";
@@ -20,6 +21,17 @@ const options = {
     describe: "Iglu resolver config file, registry URL (Iglu Server …/api or static) or schema directory; the embedded schemas/ are always consulted",
   },
   "iglu-apikey": { type: "string", describe: "apikey header for an --iglu registry URL" },
+  "iglu-central-urls": {
+    type: "string",
+    default: IGLU_CENTRAL_URLS.join(","),
+    describe: "public registries asked after the embedded one and --iglu (comma-separated static registry URLs; none: no public registry); not used with a resolver config file",
+  },
+  "iglu-cache": {
+    type: "string",
+    default: defaultIgluCacheDir(),
+    describe: "folder where schemas resolved from HTTP registries are kept, so a restart without the network still validates them (none: keep nothing)",
+  },
+  "iglu-timeout": { type: "number", default: 5000, describe: "milliseconds before a registry lookup is abandoned (the event becomes a bad row naming it)" },
   enrichments: {
     type: "string",
     describe: "directory of Snowplow enrichment config JSON files (default: the Snowplow Mini set)",
@@ -42,6 +54,9 @@ const options = {
 type EnrichArgs = ArgumentsCamelCase<{
   iglu?: string;
   igluApikey?: string;
+  igluCentralUrls: string;
+  igluCache: string;
+  igluTimeout: number;
   enrichments?: string;
   format: OutputFormat;
   pii?: string;
@@ -74,6 +89,7 @@ const command: CommandModule<object, EnrichArgs> = {
       .options(options)
       .check((args) => {
         if (!Number.isInteger(args.workers) || args.workers < 0) throw new Error("--workers must be a whole number, 0 or more");
+        if (!((args.igluTimeout as number) > 0)) throw new Error("--iglu-timeout must be a number of milliseconds above 0");
         return true;
       })
       .example("telemetry collect | telemetry enrich --bad bad.ndjson | telemetry sink-good", "the usual pipe")
@@ -92,6 +108,9 @@ const command: CommandModule<object, EnrichArgs> = {
         const settings: EnrichSettings = {
           iglu: args.iglu,
           igluApikey: args.igluApikey,
+          igluCentral: listOrNone(args.igluCentralUrls),
+          igluCache: args.igluCache === "none" ? undefined : args.igluCache,
+          igluTimeoutMs: args.igluTimeout,
           enrichments: args.enrichments,
           format: args.format,
           processor,

@@ -5,7 +5,8 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { schemaPath, type SchemaKey } from "./schema-key";
+import type { SchemaCache } from "./schema-cache";
+import { keyFromSelf, sameKey, schemaPath, type SchemaKey } from "./schema-key";
 import { shippedPath } from "../shared/shipped-files";
 
 /** Registry errors as the Iglu client writes them into a lookup history. */
@@ -32,6 +33,20 @@ export const EMBEDDED_SCHEMAS_DIR = shippedPath("schemas");
 
 /** The name the Iglu client gives its own bundled registry; kept so lookup histories read the same. */
 export const EMBEDDED_REPOSITORY_NAME = "Iglu Client Embedded";
+
+/** How HTTP registries are asked: the timeout of one request, and the disk cache of what they answered. */
+export interface HttpLookupOptions {
+  timeoutMs: number;
+  cache?: SchemaCache;
+}
+
+/** The public registries, asked last, in the order given (priorities above anything a user configures). */
+export function igluCentralRepositories(urls: readonly string[], lookup: HttpLookupOptions): HttpRepository[] {
+  return urls.map(
+    (uri, index) =>
+      new HttpRepository({ name: index === 0 ? "Iglu Central" : `Iglu Central - Mirror ${index}`, priority: 1000 + index, vendorPrefixes: [], uri, ...lookup }),
+  );
+}
 
 export interface RepositoryConfig {
   name: string;
@@ -73,12 +88,15 @@ export class DirectoryRepository implements Repository {
   }
 }
 
-export interface HttpRepositoryConfig extends RepositoryConfig {
+/** `timeoutMs`: a registry that does not answer must not stall events; `cache`: none keeps answers in memory only. */
+export interface HttpRepositoryConfig extends RepositoryConfig, HttpLookupOptions {
   uri: string;
   apikey?: string | null;
-  /** Milliseconds before one request is abandoned; a registry that does not answer must not stall events. */
-  timeoutMs: number;
 }
+
+/** After a registry could not be reached, it is not asked again for this long (doubling while it stays away). */
+const UNREACHABLE_FIRST_PAUSE_MS = 1000;
+const UNREACHABLE_LONGEST_PAUSE_MS = 60_000;
 
 /** An Iglu Server (`uri` ends in `/api`) or a static registry on any web server. */
 export class HttpRepository implements Repository {
@@ -86,7 +104,14 @@ export class HttpRepository implements Repository {
   readonly name: string;
   readonly priority: number;
   readonly vendorPrefixes: string[];
-  private readonly base: string;
+  readonly base: string;
+  /**
+   * A registry that did not answer (refused, unresolvable, timed out) is skipped until `pausedUntil`, for
+   * every schema: otherwise each new key would wait out the timeout again while the registry is away.
+   */
+  private pausedUntil = 0;
+  private pauseMs = 0;
+  private lastUnreachable = "";
 
   constructor(private readonly config: HttpRepositoryConfig) {
     this.name = config.name;
@@ -96,7 +121,25 @@ export class HttpRepository implements Repository {
   }
 
   async fetch(key: SchemaKey): Promise<RepositoryAnswer> {
+    const cached = await this.config.cache?.read(this.base, key);
+    if (cached?.fresh) return { schema: cached.schema };
+    const answer = await this.ask(key);
+    if ("schema" in answer) {
+      const declared = keyFromSelf((answer.schema as { self?: unknown }).self);
+      // Only a schema filed under its own key is kept; the resolver reports the others as InvalidSchema.
+      if (!("error" in declared) && sameKey(declared, key)) await this.config.cache?.write(this.base, key, answer.schema);
+      return answer;
+    }
+    // The registry is away (or failing): what it answered before still holds.
+    if (cached && answer.failure.error === "RepoFailure") return { schema: cached.schema };
+    return answer;
+  }
+
+  private async ask(key: SchemaKey): Promise<RepositoryAnswer> {
     const url = `${this.base}/schemas/${schemaPath(key)}`;
+    if (Date.now() < this.pausedUntil) {
+      return { failure: { error: "RepoFailure", message: `${url}: not asked, ${this.base} was unreachable moments ago (${this.lastUnreachable})` } };
+    }
     let response: Response;
     try {
       response = await fetch(url, {
@@ -105,8 +148,12 @@ export class HttpRepository implements Repository {
       });
     } catch (error) {
       const reason = (error as Error).name === "TimeoutError" ? `no answer within ${this.config.timeoutMs} ms` : (error as Error).message;
+      this.pauseMs = Math.min(UNREACHABLE_LONGEST_PAUSE_MS, Math.max(UNREACHABLE_FIRST_PAUSE_MS, this.pauseMs * 2));
+      this.pausedUntil = Date.now() + this.pauseMs;
+      this.lastUnreachable = reason;
       return { failure: { error: "RepoFailure", message: `${url}: ${reason}` } };
     }
+    this.pauseMs = 0;
     const text = await response.text().catch(() => "");
     if (response.status === 404) return { failure: { error: "NotFound" } };
     if (!response.ok) return { failure: { error: "RepoFailure", message: `${url}: HTTP ${response.status} ${text.slice(0, 200)}` } };

@@ -3,7 +3,7 @@
  * cache size and TTL, and the repositories with their priorities, vendor prefixes and connections.
  */
 import { dirname, resolve } from "node:path";
-import { DirectoryRepository, EMBEDDED_SCHEMAS_DIR, HttpRepository, type Repository } from "./repositories";
+import { DirectoryRepository, EMBEDDED_SCHEMAS_DIR, HttpRepository, type HttpLookupOptions, type Repository } from "./repositories";
 
 /** A resolver specification that cannot be used; CLI commands turn it into exit 2. */
 export class ResolverConfigError extends Error {
@@ -34,13 +34,13 @@ interface ConfigRepository {
 export async function settingsFromConfig(
   config: { cacheSize: number; cacheTtl?: number | null; repositories: ConfigRepository[] },
   configPath: string,
-  timeoutMs: number,
+  lookup: HttpLookupOptions,
 ): Promise<ResolverSettings> {
   const repositories: Repository[] = [];
   for (const entry of config.repositories) {
     const common = { name: entry.name, priority: entry.priority, vendorPrefixes: entry.vendorPrefixes };
     if (entry.connection.http) {
-      repositories.push(new HttpRepository({ ...common, ...entry.connection.http, timeoutMs }));
+      repositories.push(new HttpRepository({ ...common, ...entry.connection.http, ...lookup }));
     } else if (entry.connection.embedded) {
       const path = entry.connection.embedded.path;
       const dir = path === CONVENTIONAL_EMBEDDED_PATH ? EMBEDDED_SCHEMAS_DIR : resolve(dirname(configPath), path);

@@ -14,11 +14,14 @@ import {
   EMBEDDED_REPOSITORY_NAME,
   EMBEDDED_SCHEMAS_DIR,
   HttpRepository,
+  igluCentralRepositories,
   prioritize,
+  type HttpLookupOptions,
   type RegistryError,
   type Repository,
 } from "./repositories";
 import { ResolverConfigError, settingsFromConfig, type ResolverSettings } from "./resolver-config";
+import { SchemaCache } from "./schema-cache";
 import { keyFromSelf, parseSchemaUri, sameKey, schemaUri, type SchemaKey } from "./schema-key";
 
 export { ResolverConfigError } from "./resolver-config";
@@ -43,15 +46,22 @@ export interface ResolverLoadOptions {
   apikey?: string;
   /** Milliseconds before one HTTP lookup is abandoned. */
   timeoutMs?: number;
+  /**
+   * Public registries asked after every other (Iglu Central and its mirror, IGLU_CENTRAL_URLS, for the
+   * command line's default); none when not given. A resolver config file lists its own registries instead.
+   */
+  igluCentral?: readonly string[];
+  /** Folder where schemas resolved from HTTP registries are kept across restarts (SchemaCache); none: memory only. */
+  cacheDir?: string;
 }
 
 /** After a failure that may be transient, a registry is asked again this many more times, backing off. */
 const TRANSIENT_RETRIES = 3;
 const RETRY_BACKOFF_MS = 1000;
 const DEFAULT_TIMEOUT_MS = 5000;
-/** Defaults when no resolver config is given: a local registry never changes under us; a URL may. */
+/** Defaults when no resolver config is given: local registries never change under us; remote ones may. */
 const LOCAL_DEFAULTS = { cacheSize: 500, cacheTtl: null };
-const URL_DEFAULTS = { cacheSize: 500, cacheTtl: 600 };
+const REMOTE_DEFAULTS = { cacheSize: 500, cacheTtl: 600 };
 
 type Compiled = ValidateFunction | { invalid: string };
 type CacheEntry =
@@ -100,28 +110,28 @@ export class Resolver {
 
   /**
    * `spec`: a resolver-config JSON file, an http(s) registry URL (an Iglu Server's `…/api` or a static
-   * registry), or a directory in static-registry layout; undefined → the embedded `schemas/`.
-   * The embedded registry is always consulted too, as the Iglu client always consults its bundled one.
+   * registry), or a directory in static-registry layout; undefined → the embedded `schemas/` alone.
+   * The embedded registry is always consulted too, as the Iglu client always consults its bundled one, and
+   * (except with a config file) `options.igluCentral` after the rest.
    */
   static async load(spec?: string, options: ResolverLoadOptions = {}): Promise<Resolver> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const embedded = (priority: number) =>
-      new DirectoryRepository(EMBEDDED_SCHEMAS_DIR, { name: EMBEDDED_REPOSITORY_NAME, priority, vendorPrefixes: [] });
-    if (spec === undefined) return new Resolver({ ...LOCAL_DEFAULTS, repositories: [embedded(0)] });
-    if (/^https?:\/\//i.test(spec)) {
-      const http = new HttpRepository({ name: spec, priority: 0, vendorPrefixes: [], uri: spec, apikey: options.apikey, timeoutMs });
-      return new Resolver({ ...URL_DEFAULTS, repositories: [http, embedded(1)] });
+    const isUrl = spec !== undefined && /^https?:\/\//i.test(spec);
+    if (spec !== undefined && !isUrl) {
+      const info = await stat(spec).catch(() => undefined);
+      if (!info) throw new ResolverConfigError(`${spec} is neither a resolver config file, a registry URL nor a directory`);
+      if (!info.isDirectory()) return Resolver.fromConfigFile(spec, options);
     }
-    const info = await stat(spec).catch(() => undefined);
-    if (!info) throw new ResolverConfigError(`${spec} is neither a resolver config file, a registry URL nor a directory`);
-    if (info.isDirectory()) {
-      const dir = await DirectoryRepository.open(spec, { name: spec, priority: 0, vendorPrefixes: [] });
-      return new Resolver({ ...URL_DEFAULTS, repositories: [dir, embedded(1)] });
-    }
-    return Resolver.fromConfigFile(spec, timeoutMs);
+    const igluCentral = options.igluCentral ?? [];
+    const defaults = spec === undefined && igluCentral.length === 0 ? LOCAL_DEFAULTS : REMOTE_DEFAULTS;
+    const lookup = httpLookup(options, defaults.cacheTtl);
+    const repositories: Repository[] = [embeddedRepository(1)];
+    if (isUrl) repositories.push(new HttpRepository({ name: spec, priority: 0, vendorPrefixes: [], uri: spec, apikey: options.apikey, ...lookup }));
+    else if (spec !== undefined) repositories.push(await DirectoryRepository.open(spec, { name: spec, priority: 0, vendorPrefixes: [] }));
+    repositories.push(...igluCentralRepositories(igluCentral, lookup));
+    return new Resolver({ ...defaults, repositories });
   }
 
-  private static async fromConfigFile(path: string, timeoutMs: number): Promise<Resolver> {
+  private static async fromConfigFile(path: string, options: ResolverLoadOptions): Promise<Resolver> {
     let config: unknown;
     try {
       config = JSON.parse(await readFile(path, "utf8"));
@@ -135,13 +145,10 @@ export class Resolver {
     }
     const checked = await (await Resolver.load()).validate(schema as string, (config as { data: unknown }).data);
     if (!checked.ok) throw new ResolverConfigError(`${path}: ${describeIgluError(checked.igluError)}`);
-    const settings = await settingsFromConfig((config as { data: never }).data, path, timeoutMs);
+    const data = (config as { data: { cacheTtl?: number | null } }).data;
+    const settings = await settingsFromConfig(data as never, path, httpLookup(options, data.cacheTtl ?? null));
     const embeddedListed = settings.repositories.some((r) => r instanceof DirectoryRepository && r.root === EMBEDDED_SCHEMAS_DIR);
-    if (!embeddedListed) {
-      settings.repositories.push(
-        new DirectoryRepository(EMBEDDED_SCHEMAS_DIR, { name: EMBEDDED_REPOSITORY_NAME, priority: 0, vendorPrefixes: [] }),
-      );
-    }
+    if (!embeddedListed) settings.repositories.push(embeddedRepository(0));
     return new Resolver(settings);
   }
 
@@ -225,6 +232,16 @@ export class Resolver {
       retryAt: Date.now() + RETRY_BACKOFF_MS * 2 ** (attempts - 1),
     };
   }
+}
+
+function embeddedRepository(priority: number): DirectoryRepository {
+  return new DirectoryRepository(EMBEDDED_SCHEMAS_DIR, { name: EMBEDDED_REPOSITORY_NAME, priority, vendorPrefixes: [] });
+}
+
+/** The timeout, and the disk cache whose copies stay fresh as long as the resolver's cacheTtl (seconds). */
+function httpLookup(options: ResolverLoadOptions, cacheTtl: number | null): HttpLookupOptions {
+  const cache = options.cacheDir === undefined ? undefined : new SchemaCache(options.cacheDir, cacheTtl === null ? undefined : cacheTtl * 1000);
+  return { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, cache };
 }
 
 function isEmbedded(repository: Repository): boolean {
