@@ -1,8 +1,9 @@
 /**
- * `telemetry iglu serve` (an Iglu-Server-compatible registry over a folder) and
- * `telemetry iglu lint` (igluctl-style schema checks). The logic lives in stages/iglu/.
+ * `telemetry iglu serve` (an Iglu-Server-compatible registry over a folder), `telemetry iglu lint`
+ * (igluctl-style schema checks) and `telemetry iglu pull` (a registry copied into a folder). The logic lives
+ * in stages/iglu/.
  */
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
 import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
 import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
@@ -117,20 +118,71 @@ const lint: CommandModule<object, LintArgs> = {
   },
 };
 
+interface PullArgs {
+  source: string;
+  dir: string;
+  keys?: string;
+  apikey?: string;
+  timeout: number;
+}
+
+const pull: CommandModule<object, PullArgs> = {
+  command: "pull <source> <dir>",
+  describe: "Copy a registry (an Iglu Server's …/api, or a static one such as Iglu Central) into a local static registry, incrementally",
+  builder: (yargs) =>
+    yargs
+      .positional("source", { type: "string", demandOption: true, describe: "registry URL: an Iglu Server's http://host:8081/api, or a static registry's root" })
+      .positional("dir", { type: "string", demandOption: true, describe: "local folder, laid out <vendor>/<name>/<format>/<version>; created if missing" })
+      .option("keys", {
+        type: "string",
+        describe:
+          "file of Iglu URIs to copy, one per line (# comments). Needed for a static registry, which has no list; " +
+          "without it an Iglu Server's own list (GET …/schemas) is copied",
+      })
+      .option("apikey", { type: "string", describe: "apikey header for an Iglu Server (to copy its private schemas)" })
+      .option("timeout", { type: "number", default: 10_000, describe: "milliseconds before one request is abandoned" })
+      .example("$0 iglu pull http://iglu.example.com:8081/api mirror/", "everything an Iglu Server lets you read")
+      .example("$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "the listed keys from Iglu Central")
+      .example("$0 enrich --iglu mirror/ --iglu-central-urls none", "then enrich offline against the copy") as unknown as Argv<PullArgs>,
+  handler: async (args) => {
+    const { parseKeyList, PullError, pullRegistry } = await import("../../stages/iglu/pull");
+    if (!/^https?:\/\//i.test(args.source)) exitWithConfigError(STAGE, `${args.source} is not an http(s) registry URL`);
+    if (!(args.timeout > 0)) exitWithConfigError(STAGE, "--timeout must be a number of milliseconds above 0");
+    try {
+      const keys = args.keys === undefined ? undefined : parseKeyList(await readFile(args.keys, "utf8"), args.keys);
+      const report = await pullRegistry(args.source, args.dir, { keys, apikey: args.apikey, timeoutMs: args.timeout });
+      const listed = report.keysFrom === "source list" ? "listed by the source" : `given in ${args.keys}`;
+      const total = report.copied.length + report.replaced.length + report.unchanged.length + report.failed.length;
+      for (const failure of report.failed) say(STAGE, `not copied: ${failure.uri}: ${failure.reason}`);
+      const news = report.copied.length + report.replaced.length;
+      const summary = news === 0 ? "nothing new" : `${report.copied.length} copied, ${report.replaced.length} replaced`;
+      process.stdout.write(
+        `${total} schema(s) ${listed}: ${summary}, ${report.unchanged.length} already up to date, ${report.failed.length} failed → ${args.dir}\n`,
+      );
+      process.exit(report.failed.length > 0 ? 1 : 0);
+    } catch (error) {
+      if (error instanceof PullError || (error as NodeJS.ErrnoException).code === "ENOENT") exitWithConfigError(STAGE, (error as Error).message);
+      throw error;
+    }
+  },
+};
+
 function splitList(text: string | undefined): string[] {
   return (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 const iglu: CommandModule = {
   command: "iglu <command>",
-  describe: "Iglu schema registry: serve a schema folder, lint schemas",
+  describe: "Iglu schema registry: serve a schema folder, lint schemas, pull a registry into a folder",
   builder: (yargs) =>
     yargs
       .command(serve)
       .command(lint)
-      .demandCommand(1, "Name an iglu command: serve or lint.")
+      .command(pull)
+      .demandCommand(1, "Name an iglu command: serve, lint or pull.")
       .example("$0 iglu serve --port 8081 --dir schemas", "run the registry enrich resolves against")
-      .example("$0 iglu lint schemas --iglu-central", "check every schema in the folder"),
+      .example("$0 iglu lint schemas --iglu-central", "check every schema in the folder")
+      .example("$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "copy a registry for offline use"),
   handler: () => {},
 };
 
