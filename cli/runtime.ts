@@ -186,5 +186,6 @@ export async function runStdinStage(
     stopReporting();
     bad.close();
   }
+  say(stage, `stopped (${counters.totals()})`);
   process.exit(0);
 }

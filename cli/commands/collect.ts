@@ -7,12 +7,13 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { collectorConfig, configProblem, type CollectorConfig, type SameSite } from "../../stages/collect/config";
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
+import { portOption, withExamples } from "../command";
 import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, VERSION } from "../runtime";
 
 const STAGE = "collect";
 
 const options = {
-  port: { type: "number", default: 8000, describe: "TCP port to listen on (0 picks a free one; the startup line names it)" },
+  port: portOption("port", { default: 8000, describe: "TCP port to listen on (0 picks a free one; the startup line names it)" }),
   host: { type: "string", default: "0.0.0.0", describe: "address to listen on" },
   bad: { type: "string", describe: "file or FIFO that size_violation bad rows are appended to (default ./telemetry-bad.ndjson)" },
   "stats-interval": { type: "number", default: 10, describe: "seconds between counter lines on stderr (0 turns them off)" },
@@ -239,6 +240,7 @@ async function run(args: CollectArgs): Promise<void> {
     await archive?.close();
     stopReporting();
     bad.close();
+    if (drainOutput) say(STAGE, `stopped (${counters.totals()})`);
     process.exit(0);
   };
   // Downstream gone: nothing more can be delivered (the archive still gets what was accepted).
@@ -250,10 +252,10 @@ const command: CommandModule<object, CollectArgs> = {
   command: "collect",
   describe: "Snowplow-compatible HTTP collector: one raw record per tracking request on stdout",
   builder: (yargs: Argv) =>
-    yargs
-      .options(options)
-      .example("$0 collect --port 8000 --bad bad.ndjson | $0 enrich | $0 sink-good", "collect, enrich and store events")
-      .example("$0 collect --port 8000 --archive raw/ > /dev/null", "keep only a durable archive of raw records") as unknown as Argv<CollectArgs>,
+    withExamples(yargs.options(options), [
+      ["$0 collect --port 8000 --bad bad.ndjson | $0 enrich | $0 sink-good", "collect, enrich and store events"],
+      ["$0 collect --port 8000 --archive raw/ > /dev/null", "keep only a durable archive of raw records"],
+    ]) as unknown as Argv<CollectArgs>,
   handler: run,
 };
 

@@ -10,6 +10,8 @@ import { AppendFile, appendProblem } from "../../stages/shared/append-file";
 import { IGLU_CENTRAL_URLS } from "../../stages/iglu/iglu-central";
 import { ConfigError } from "../../stages/shared/config-error";
 import { defaultIgluCacheDir, ENRICH_WORKER_ENTRY, listOrNone, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
+import { countOf } from "../../stages/shared/plural";
+import { withExamples } from "../command";
 import { runStdinStage, say, stdinStageOptions } from "../runtime";
 
 const STAGE = "enrich";
@@ -85,16 +87,15 @@ const command: CommandModule<object, EnrichArgs> = {
   command: "enrich",
   describe: "Turn raw collector records into enriched Snowplow events (and typed bad rows)",
   builder: (yargs: Argv) =>
-    yargs
-      .options(options)
-      .check((args) => {
-        if (!Number.isInteger(args.workers) || args.workers < 0) throw new Error("--workers must be a whole number, 0 or more");
-        if (!((args.igluTimeout as number) > 0)) throw new Error("--iglu-timeout must be a number of milliseconds above 0");
-        return true;
-      })
-      .example("telemetry collect | telemetry enrich --bad bad.ndjson | telemetry sink-good", "the usual pipe")
-      .example("telemetry replay archive/ | telemetry enrich --format tsv > enriched.tsv", "canonical TSV for Snowplow tools")
-      .example("telemetry enrich --iglu resolver.json --enrichments enrichments/ < raw.ndjson", "own registry and enrichment configs") as unknown as Argv<EnrichArgs>,
+    withExamples(yargs.options(options), [
+      ["$0 collect | $0 enrich --bad bad.ndjson | $0 sink-good", "the usual pipe"],
+      ["$0 replay archive/ | $0 enrich --format tsv > enriched.tsv", "canonical TSV for Snowplow tools"],
+      ["$0 enrich --iglu resolver.json --enrichments enrichments/ < raw.ndjson", "own registry and enrichment configs"],
+    ]).check((args) => {
+      if (!Number.isInteger(args.workers) || args.workers < 0) throw new Error("--workers must be a whole number, 0 or more");
+      if (!((args.igluTimeout as number) > 0)) throw new Error("--iglu-timeout must be a number of milliseconds above 0");
+      return true;
+    }) as unknown as Argv<EnrichArgs>,
   handler: async (args) => {
     // Loaded here, not at the top, so other commands do not pay for the enrich modules at startup.
     const [{ runEnrich }, { enrichLineProblemBadRow }] = await Promise.all([
@@ -120,8 +121,8 @@ const command: CommandModule<object, EnrichArgs> = {
         const piiProblem = args.pii === undefined ? null : appendProblem(args.pii);
         if (piiProblem !== null) throw new ConfigError(`--pii ${args.pii} cannot be written (${piiProblem}).`);
         const enriching = await startEnriching(settings, args.workers);
-        const threads = args.workers === 0 ? "in the main thread" : `on ${args.workers} worker thread${args.workers === 1 ? "" : "s"}`;
-        say(STAGE, `reading raw records; ${enriching.enrichmentCount} enrichments ${threads}; writing ${args.format}`);
+        const threads = args.workers === 0 ? "in the main thread" : `on ${countOf(args.workers, "worker thread")}`;
+        say(STAGE, `reading raw records; ${countOf(enriching.enrichmentCount, "enrichment")} ${threads}; writing ${args.format}`);
         const pii = args.pii === undefined ? undefined : new AppendFile(args.pii);
         let warnedAboutPii = false;
         try {

@@ -6,6 +6,8 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
 import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
+import { countOf } from "../../stages/shared/plural";
+import { declareCommand, portOption, withExamples } from "../command";
 import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
 
 const STAGE = "iglu";
@@ -24,8 +26,12 @@ const serve: CommandModule<object, ServeArgs> = {
   command: "serve",
   describe: "Serve a schema folder as an Iglu Server (read, list, publish with API keys, validate)",
   builder: (yargs) =>
-    yargs
-      .option("port", { type: "number", default: 8081, describe: "TCP port (0 picks a free one; the bound address is printed)" })
+    withExamples(yargs, [
+      ["$0 iglu serve --port 8081 --dir schemas", "serve the embedded registry"],
+      ["curl -H \"apikey: $KEY\" -X POST 'localhost:8081/api/schemas?isPublic=true' -d @my_event.json", "publish a self-describing schema"],
+      ["$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it"],
+    ])
+      .option("port", portOption("port", { default: 8081, describe: "TCP port (0 picks a free one; the bound address is printed)" }))
       .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
       .option("dir", { type: "string", default: "schemas", describe: "registry folder in static layout <vendor>/<name>/<format>/<version>" })
       .option("state", { type: "string", describe: "file for schema metadata and API keys (default <dir>/.iglu-server.json)" })
@@ -34,13 +40,7 @@ const serve: CommandModule<object, ServeArgs> = {
         describe: "UUID with full rights incl. keygen; better given as TELEMETRY_SUPER_API_KEY or IGLU_SUPER_API_KEY",
       })
       .option("patches-allowed", { type: "boolean", default: false, describe: "allow overwriting and deleting published versions" })
-      .option("max-payload-size", { type: "number", default: 100_000, describe: "largest request body in bytes" })
-      .example("$0 iglu serve --port 8081 --dir schemas", "serve the embedded registry")
-      .example(
-        "curl -H \"apikey: $KEY\" -X POST 'localhost:8081/api/schemas?isPublic=true' -d @my_event.json",
-        "publish a self-describing schema",
-      )
-      .example("$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it") as unknown as Argv<ServeArgs>,
+      .option("max-payload-size", { type: "number", default: 100_000, describe: "largest request body in bytes" }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     // Loaded here, not at the top, so other commands do not pay for the registry's modules at startup.
     const [{ RegistryStore }, { IgluServer, isUuid }] = await Promise.all([
@@ -72,7 +72,7 @@ const serve: CommandModule<object, ServeArgs> = {
       exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);
     }
     const count = (await store.list()).length;
-    say(STAGE, `serving ${count} schemas from ${args.dir} at http://${server.hostname}:${server.port}/api`);
+    say(STAGE, `serving ${countOf(count, "schema")} from ${args.dir} at http://${server.hostname}:${server.port}/api`);
     if (!superApiKey) say(STAGE, "no super API key (TELEMETRY_SUPER_API_KEY): schemas can be read but keys cannot be made");
     const signal = shutdownSignal();
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
@@ -92,7 +92,10 @@ const lint: CommandModule<object, LintArgs> = {
   command: "lint <path>",
   describe: "Check schemas as igluctl lint does; exit 1 if any schema fails",
   builder: (yargs) =>
-    yargs
+    withExamples(yargs, [
+      ["$0 iglu lint schemas --iglu-central", "lint the embedded registry"],
+      ["$0 iglu lint schemas/com.acme/click/jsonschema/1-0-0 --skip-checks description,optionalNull", "one file"],
+    ])
       .positional("path", { type: "string", demandOption: true, describe: "a registry folder or one schema file" })
       .option("skip-checks", { type: "string", describe: `comma-separated optional linters to skip: ${SKIPPABLE_LINTERS.join(", ")}` })
       .option("skip-schemas", { type: "string", describe: "comma-separated Iglu URIs to leave out" })
@@ -100,9 +103,7 @@ const lint: CommandModule<object, LintArgs> = {
         type: "boolean",
         default: false,
         describe: `skip what Iglu Central's CI skips (${IGLU_CENTRAL_SKIPPED.join(", ")})`,
-      })
-      .example("$0 iglu lint schemas --iglu-central", "lint the embedded registry")
-      .example("$0 iglu lint schemas/com.acme/click/jsonschema/1-0-0 --skip-checks description,optionalNull", "one file") as unknown as Argv<LintArgs>,
+      }) as unknown as Argv<LintArgs>,
   handler: async (args) => {
     const { formatLintReport, lintRegistry } = await import("../../stages/iglu/lint-registry");
     const skipChecks = new Set(splitList(args.skipChecks));
@@ -130,7 +131,11 @@ const pull: CommandModule<object, PullArgs> = {
   command: "pull <source> <dir>",
   describe: "Copy a registry (an Iglu Server's …/api, or a static one such as Iglu Central) into a local static registry, incrementally",
   builder: (yargs) =>
-    yargs
+    withExamples(yargs, [
+      ["$0 iglu pull http://iglu.example.com:8081/api mirror/", "everything an Iglu Server lets you read"],
+      ["$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "the listed keys from Iglu Central"],
+      ["$0 enrich --iglu mirror/ --iglu-central-urls none", "then enrich offline against the copy"],
+    ])
       .positional("source", { type: "string", demandOption: true, describe: "registry URL: an Iglu Server's http://host:8081/api, or a static registry's root" })
       .positional("dir", { type: "string", demandOption: true, describe: "local folder, laid out <vendor>/<name>/<format>/<version>; created if missing" })
       .option("keys", {
@@ -140,10 +145,7 @@ const pull: CommandModule<object, PullArgs> = {
           "without it an Iglu Server's own list (GET …/schemas) is copied",
       })
       .option("apikey", { type: "string", describe: "apikey header for an Iglu Server (to copy its private schemas)" })
-      .option("timeout", { type: "number", default: 10_000, describe: "milliseconds before one request is abandoned" })
-      .example("$0 iglu pull http://iglu.example.com:8081/api mirror/", "everything an Iglu Server lets you read")
-      .example("$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "the listed keys from Iglu Central")
-      .example("$0 enrich --iglu mirror/ --iglu-central-urls none", "then enrich offline against the copy") as unknown as Argv<PullArgs>,
+      .option("timeout", { type: "number", default: 10_000, describe: "milliseconds before one request is abandoned" }) as unknown as Argv<PullArgs>,
   handler: async (args) => {
     const { parseKeyList, PullError, pullRegistry } = await import("../../stages/iglu/pull");
     if (!/^https?:\/\//i.test(args.source)) exitWithConfigError(STAGE, `${args.source} is not an http(s) registry URL`);
@@ -172,17 +174,18 @@ function splitList(text: string | undefined): string[] {
 }
 
 const iglu: CommandModule = {
-  command: "iglu <command>",
+  command: "iglu",
   describe: "Iglu schema registry: serve a schema folder, lint schemas, pull a registry into a folder",
   builder: (yargs) =>
-    yargs
-      .command(serve)
-      .command(lint)
-      .command(pull)
-      .demandCommand(1, "Name an iglu command: serve, lint or pull.")
-      .example("$0 iglu serve --port 8081 --dir schemas", "run the registry enrich resolves against")
-      .example("$0 iglu lint schemas --iglu-central", "check every schema in the folder")
-      .example("$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "copy a registry for offline use"),
+    withExamples(yargs, [
+      ["$0 iglu serve --port 8081 --dir schemas", "run the registry enrich resolves against"],
+      ["$0 iglu lint schemas --iglu-central", "check every schema in the folder"],
+      ["$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "copy a registry for offline use"],
+    ])
+      .command(declareCommand(serve, { within: ["iglu"] }))
+      .command(declareCommand(lint, { within: ["iglu"] }))
+      .command(declareCommand(pull, { within: ["iglu"] }))
+      .demandCommand(1, "name an iglu command: serve, lint or pull"),
   handler: () => {},
 };
 

@@ -8,6 +8,7 @@ import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import type { LogListenerOptions } from "../../stages/logs-listen/listener";
 import { ConfigError } from "../../stages/shared/config-error";
+import { portOption, withExamples } from "../command";
 import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
 
 const STAGE = "logs-listen";
@@ -28,10 +29,13 @@ const command: CommandModule<object, LogsListenArgs> = {
   command: "logs-listen",
   describe: "Receive Logstash-style JSON lines (logback LogstashTcpSocketAppender, json_lines) over TCP/UDP/TLS",
   builder: (yargs) =>
-    yargs
+    withExamples(yargs, [
+      ["$0 logs-listen --port 9600 | $0 sink --index 'logs-%Y.%m.%d'", "logback → Elasticsearch"],
+      ["$0 logs-listen --port 0 --udp-port 9601 | jq -c 'select(.level == \"ERROR\") | .exception'", "watch errors"],
+    ])
       .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
-      .option("port", { type: "number", default: 9600, describe: "TCP port (0 picks a free one; the startup line names it)" })
-      .option("udp-port", { type: "number", describe: "also take UDP datagrams (one or more lines each) on this port" })
+      .option("port", portOption("port", { default: 9600, describe: "TCP port (0 picks a free one; the startup line names it)" }))
+      .option("udp-port", portOption("udp-port", { describe: "also take UDP datagrams (one or more lines each) on this port" }))
       .option("tls-cert", { type: "string", describe: "PEM certificate: the TCP port speaks TLS (needs --tls-key)" })
       .option("tls-key", { type: "string", describe: "PEM private key for --tls-cert" })
       .option("max-connections", { type: "number", default: 1000, describe: "open TCP connections at most; more are closed at once" })
@@ -40,9 +44,7 @@ const command: CommandModule<object, LogsListenArgs> = {
         ...stdinStageOptions["max-line-bytes"],
         describe: "longest log line accepted; a longer one becomes a size_violation bad row and closes its connection",
       })
-      .option("stats-interval", stdinStageOptions["stats-interval"])
-      .example("$0 logs-listen --port 9600 | telemetry sink --index 'logs-%Y.%m.%d'", "logback → Elasticsearch")
-      .example("$0 logs-listen --port 0 --udp-port 9601 | jq -c 'select(.level == \"ERROR\") | .exception'", "watch errors") as never,
+      .option("stats-interval", stdinStageOptions["stats-interval"]) as never,
   handler: async (args) => {
     try {
       await run(args);
@@ -76,16 +78,11 @@ async function run(args: LogsListenArgs): Promise<never> {
   await output.end();
   stopReporting();
   bad.close();
-  say(STAGE, `stopped (total in ${counters.in} out ${counters.out} bad ${counters.bad})`);
+  say(STAGE, `stopped (${counters.totals()})`);
   process.exit(0);
 }
 
 function listenerOptions(args: LogsListenArgs): LogListenerOptions {
-  for (const [flag, value] of [["--port", args.port], ["--udp-port", args.udpPort]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) {
-      throw new ConfigError(`${flag} must be a port number from 0 to 65535, not ${value}`);
-    }
-  }
   if (!(Number.isInteger(args.maxConnections) && args.maxConnections > 0)) {
     throw new ConfigError(`--max-connections must be a positive whole number, not ${args.maxConnections}`);
   }

@@ -5,6 +5,8 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { LineWriter } from "../../stages/shared/line-writer";
+import { countOf } from "../../stages/shared/plural";
+import { withExamples } from "../command";
 import type { TimeWindow } from "../../stages/replay/replay";
 import {
   exitWithConfigError,
@@ -91,9 +93,9 @@ async function run(args: ReplayArgs): Promise<never> {
     const skipped = totals.outsideWindow + totals.timeless;
     say(
       STAGE,
-      `${totals.written} lines from ${files.length} files` +
+      `${countOf(totals.written, "line")} from ${countOf(files.length, "file")}` +
         (skipped ? `; ${totals.outsideWindow} outside the time window, ${totals.timeless} without a record time` : "") +
-        (totals.bad ? `; ${totals.bad} unreadable lines written as bad rows` : ""),
+        (totals.bad ? `; ${countOf(totals.bad, "unreadable line")} written as bad rows` : ""),
     );
   } finally {
     bar?.stop();
@@ -106,7 +108,10 @@ const replayCommand: CommandModule<object, ReplayArgs> = {
   command: "replay <paths..>",
   describe: "Write archived NDJSON (files or folders of *.ndjson / *.ndjson.gz, in name order) to stdout",
   builder: (yargs: Argv) =>
-    yargs
+    withExamples(yargs, [
+      ["$0 replay data/archive | $0 enrich | $0 sink-good", "re-enrich everything kept"],
+      ["$0 replay --since 2025-11-27T00:00:00Z --rate 500 data/archive | $0 enrich", "one day onwards, gently"],
+    ])
       .positional("paths", { type: "string", array: true, describe: "archive files or folders" })
       .options({
         since: { type: "string", describe: "only records at or after this time (ISO 8601 or epoch ms), by record time" },
@@ -115,12 +120,7 @@ const replayCommand: CommandModule<object, ReplayArgs> = {
         progress: { type: "boolean", describe: "progress bar on stderr (default: when stderr is a terminal)" },
         bad: stdinStageOptions.bad,
         "max-line-bytes": stdinStageOptions["max-line-bytes"],
-      })
-      .example("telemetry replay data/archive | telemetry enrich | telemetry sink-good", "re-enrich everything kept")
-      .example(
-        "telemetry replay --since 2025-11-27T00:00:00Z --rate 500 data/archive | telemetry enrich",
-        "one day onwards, gently",
-      ) as unknown as Argv<ReplayArgs>,
+      }) as unknown as Argv<ReplayArgs>,
   handler: (args) => run(args),
 };
 

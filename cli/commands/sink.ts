@@ -4,6 +4,8 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { ConfigError } from "../../stages/shared/config-error";
+import { countOf } from "../../stages/shared/plural";
+import { withExamples } from "../command";
 import { runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
 import type { IndexPattern, Routing } from "../../stages/sink/document";
 import type { Store } from "../../stages/sink/sink";
@@ -49,7 +51,11 @@ const storeOptions = {
   ...stdinStageOptions,
 } as const;
 
-function sinkCommand(name: string, preset: { index: string; describe: string } | null): CommandModule<object, SinkArgs> {
+function sinkCommand(
+  name: string,
+  preset: { index: string; describe: string } | null,
+  examples: [command: string, description: string][],
+): CommandModule<object, SinkArgs> {
   return {
     command: name,
     describe:
@@ -64,14 +70,7 @@ function sinkCommand(name: string, preset: { index: string; describe: string } |
             "index name; %Y %m %d %H are filled from each record's time (default: by record kind: good, bad, logs-%Y.%m.%d, raw, other)",
         });
       }
-      return built
-        .example(
-          preset
-            ? `telemetry collect | telemetry enrich --bad bad.fifo | telemetry ${name} --es http://127.0.0.1:9200`
-            : "telemetry logs-listen | telemetry sink --index 'logs-%Y.%m.%d' --es http://127.0.0.1:9200",
-          preset ? `enriched events into the "${preset.index}" index` : "logs into one index per day",
-        )
-        .example(`telemetry replay archive/ | telemetry ${name}`, `into SQLite ${DEFAULT_DB_PATH}`) as unknown as Argv<SinkArgs>;
+      return withExamples(built, examples) as unknown as Argv<SinkArgs>;
     },
     handler: (args) => runSinkStage(name, { ...args, index: preset?.index ?? args.index }),
   };
@@ -113,7 +112,7 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
       },
     );
     await store.close();
-    notify(`stored ${totals.stored} documents, ${totals.rejected} refused (written as bad rows)`);
+    notify(`stored ${countOf(totals.stored, "document")}, ${totals.rejected} refused (written as bad rows)`);
   });
 }
 
@@ -167,12 +166,23 @@ async function openStore(
   return store;
 }
 
-export const sinkGood = sinkCommand("sink-good", {
-  index: "good",
-  describe: 'Store enriched events from stdin in the "good" index (sink with --index good)',
-});
-export const sinkBad = sinkCommand("sink-bad", {
-  index: "bad",
-  describe: 'Store bad rows from stdin in the "bad" index (sink with --index bad)',
-});
-export default sinkCommand("sink", null);
+export const sinkGood = sinkCommand(
+  "sink-good",
+  { index: "good", describe: 'Store enriched events from stdin in the "good" index (sink with --index good)' },
+  [
+    ["$0 collect | $0 enrich --bad bad.fifo | $0 sink-good --es http://127.0.0.1:9200", 'enriched events into the "good" index'],
+    ["$0 replay archive/ | $0 enrich | $0 sink-good", `re-enriched archives into SQLite ${DEFAULT_DB_PATH}`],
+  ],
+);
+export const sinkBad = sinkCommand(
+  "sink-bad",
+  { index: "bad", describe: 'Store bad rows from stdin in the "bad" index (sink with --index bad)' },
+  [
+    ["mkfifo bad.fifo; $0 sink-bad --es http://127.0.0.1:9200 < bad.fifo", 'bad rows the stages append to bad.fifo (their --bad) into the "bad" index'],
+    ["$0 sink-bad < telemetry-bad.ndjson", `a file of bad rows into SQLite ${DEFAULT_DB_PATH}`],
+  ],
+);
+export default sinkCommand("sink", null, [
+  ["$0 logs-listen | $0 sink --index 'logs-%Y.%m.%d' --es http://127.0.0.1:9200", "logs into one index per day"],
+  ["$0 replay archive/ | $0 sink", `raw records into SQLite ${DEFAULT_DB_PATH}`],
+]);

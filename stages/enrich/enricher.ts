@@ -116,7 +116,8 @@ export class Enricher {
     }
     const adapted = await adapt(api, { raw, querystring, resolver: this.resolver });
     if (!adapted.ok) {
-      return [{ bad: requestFailure(adapted.type, this.processor, api, adapted.messages, raw, querystring, now) }];
+      // Failures found after schema lookups are stamped when found, so no lookupHistory.lastAttempt is later.
+      return [{ bad: requestFailure(adapted.type, this.processor, api, adapted.messages, raw, querystring, this.now()) }];
     }
     const address = clientAddress(raw);
     const outcomes: EnrichOutcome[] = [];
@@ -150,17 +151,18 @@ export class Enricher {
     if (fieldFailures.length > 0) violations.push(atomicFieldMessage(fieldFailures));
     event.unstruct_event = await extractUnstructEvent(parameters, this.resolver, violations);
     event.contexts = await extractContexts(parameters, this.resolver, violations);
-    if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, now) };
+    // Stamped when found (not with etl_tstamp): after the lookups whose lastAttempt the bad row reports.
+    if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, this.now()) };
 
     const context: EnrichmentContext = { event, raw, parameters, derived: [], emitted: [] };
     const failures = await this.runEnrichments(context, raw);
-    if (failures.length > 0) return { bad: enrichmentFailures(this.processor, failures, event, source, now) };
+    if (failures.length > 0) return { bad: enrichmentFailures(this.processor, failures, event, source, this.now()) };
 
     event.derived_contexts = await validateEntities(context.derived, this.resolver, violations);
     if (this.revalidatesEventData) await this.revalidateEventData(event, violations);
     const tooLong = overlongFields(event);
     if (tooLong !== null) violations.push(fieldLengthMessage(tooLong));
-    if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, now) };
+    if (violations.length > 0) return { bad: schemaViolations(this.processor, violations, event, source, this.now()) };
     if (context.emitted.length === 0) return { good: event };
     return { good: event, emitted: context.emitted.map((emitted) => emittedEvent(event, emitted)) };
   }

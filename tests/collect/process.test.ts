@@ -255,7 +255,7 @@ describe("telemetry collect (process)", () => {
     }
   });
 
-  test("SIGTERM with a backlog: stops accepting, writes out everything accepted, exits 0", async () => {
+  test("SIGTERM with a backlog: stops accepting, writes out everything accepted, exits 0 and says so", async () => {
     const dir = tempDir();
     const fifo = join(dir, "stdout.fifo");
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
@@ -275,6 +275,8 @@ describe("telemetry collect (process)", () => {
     expect(await collector.child.exited).toBe(0);
     const written = (await reading).trimEnd().split("\n").map((line) => JSON.parse(JSON.parse(line).body).data[0].eid);
     expect(written.sort()).toEqual([...markers].sort());
+    await collector.stderrEnded;
+    expect(collector.stderr().trimEnd().split("\n").at(-1)).toBe("telemetry collect: stopped (total in 40 out 40 bad 0)");
   });
 
   test("| head -1: the collector exits 0 quietly once its reader is gone", async () => {

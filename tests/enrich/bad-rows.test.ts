@@ -4,9 +4,10 @@ import { enrichLineProblemBadRow } from "../../stages/enrich/failures";
 import { runEnrich } from "../../stages/enrich/stage";
 import { readLineBatches } from "../../stages/shared/ndjson";
 import { createBatchEnricher } from "../../stages/enrich/batch";
-import type { Enricher } from "../../stages/enrich/enricher";
 import { RAW_RECORD_SCHEMA } from "../../stages/shared/raw-record";
 import { BadRowList, type BadRow } from "../../stages/shared/bad-rows";
+import { Enricher } from "../../stages/enrich/enricher";
+import { Resolver } from "../../stages/iglu/resolver";
 import { badRows, badRowType, embeddedResolver, enricher, entities, getRecord, postRecord, PROCESSOR, rawRecord, selfDescribingEvent } from "./helpers";
 
 const base = { p: "web", tv: "js-3.5.0" };
@@ -243,5 +244,33 @@ describe("no single line or event can fail its batch", () => {
     expect(rows[0]!.data.payload).toBe(lines[1]);
     expect((rows[0]!.data.failure as { errors: string[] }).errors[0]).toContain("line 2");
     await expectValidBadRow(rows[0]!);
+  });
+});
+
+describe("bad-row timestamps", () => {
+  test("a schema_violations row is stamped after the lookups its lookupHistory records, never before", async () => {
+    // A registry that takes a moment to say it has no such schema, so a lookup clearly ends after the event began.
+    const registry = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async () => {
+        await Bun.sleep(50);
+        return new Response(JSON.stringify({ message: "The schema is not found" }), { status: 404 });
+      },
+    });
+    try {
+      const resolver = await Resolver.load(`http://127.0.0.1:${registry.port}/api`);
+      const enricher = new Enricher({ resolver, enrichments: [], processor: PROCESSOR });
+      const record = getRecord({ ...base, e: "ue", ue_pr: selfDescribingEvent("iglu:com.acme/missing/jsonschema/1-0-0", {}) });
+      const outcomes = await enricher.enrichRecord(structuredClone(record), JSON.stringify(record));
+      const row = outcomes.flatMap((outcome) => ("bad" in outcome ? [outcome.bad] : []))[0]!;
+      expect(badRowType(row)).toBe("schema_violations");
+      const failure = row.data.failure as { timestamp: string; messages: { error: { lookupHistory?: { lastAttempt: string }[] } }[] };
+      const attempts = failure.messages.flatMap((message) => message.error.lookupHistory ?? []).map((entry) => entry.lastAttempt);
+      expect(attempts.length).toBeGreaterThan(0);
+      for (const lastAttempt of attempts) expect(Date.parse(lastAttempt)).toBeLessThanOrEqual(Date.parse(failure.timestamp));
+    } finally {
+      await registry.stop(true);
+    }
   });
 });

@@ -115,6 +115,15 @@ describe("telemetry replay (process)", () => {
     expect(stderr).toContain("5 lines from 3 files");
   });
 
+  test("counts in its closing line agree with their nouns: 1 line from 1 file", async () => {
+    const one = join(work, "one.ndjson");
+    writeFileSync(one, event(0) + "\n");
+    const child = Bun.spawn([telemetryBin, "replay", one], { stdout: "pipe", stderr: "pipe", cwd: work });
+    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("1 line from 1 file\n");
+  });
+
   test("a reader that goes away early ends replay quietly with exit 0", async () => {
     const big = join(work, "big.ndjson");
     writeFileSync(big, Array.from({ length: 200_000 }, (_, i) => event(i % 60)).join("\n") + "\n");
