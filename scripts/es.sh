@@ -44,8 +44,8 @@ url="http://127.0.0.1:$port"
 
 fail() { echo "es.sh: $*" >&2; exit 1; }
 
-health() { # prints the cluster status (green/yellow/red) or nothing
-  curl -s --max-time 2 "$url/_cluster/health" 2>/dev/null | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+health() { # prints the cluster status (green/yellow/red) or nothing; never fails (set -e would end the script)
+  { curl -s --max-time 2 "$url/_cluster/health" 2>/dev/null || true; } | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
 }
 
 running_pid() { # the pid of this port's node if it is alive
