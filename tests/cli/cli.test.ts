@@ -95,7 +95,7 @@ describe("telemetry", () => {
   });
 
   test("help examples are whole commands, each under a line saying what it does; sink-bad shows its own", () => {
-    for (const command of [...stages.filter((stage) => stage !== "iglu"), "iglu serve", "iglu lint"]) {
+    for (const command of [...stages.filter((stage) => stage !== "iglu"), "iglu serve", "iglu lint", "iglu pull"]) {
       const help = run([...command.split(" "), "--help"]).stdout;
       const examples = help.slice(help.indexOf("Examples:")).split("\n").slice(1).map((line) => line.trim()).filter(Boolean);
       expect(examples.length).toBeGreaterThanOrEqual(4);
