@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { schemaPath, schemaUri, type SchemaKey } from "./schema-key";
 import { keyFromParts, schemaFiles } from "./static-layout";
 
@@ -115,8 +115,14 @@ export class RegistryStore {
     return `${schemaUri(key)} at ${this.fileOf(key)}`;
   }
 
+  /**
+   * A key's file. Keys are checked where they are parsed, but a file outside the registry would be
+   * read out to callers or written over: checked once more here, where the path is made.
+   */
   private fileOf(key: SchemaKey): string {
-    return join(this.root, schemaPath(key));
+    const file = resolve(this.root, schemaPath(key));
+    if (!file.startsWith(resolve(this.root) + sep)) throw new Error(`${schemaUri(key)} does not name a file inside the registry`);
+    return file;
   }
 
   private async saveState(): Promise<void> {

@@ -1,6 +1,9 @@
 /**
  * Iglu schema keys: `iglu:<vendor>/<name>/<format>/<MODEL-REVISION-ADDITION>`, with the character classes
- * and SchemaVer rules of Iglu's own parser (no leading zeros, MODEL from 1).
+ * and SchemaVer rules of Iglu's own parser (no leading zeros, MODEL from 1). One rule is stricter than
+ * Iglu's: a vendor is a reverse domain name, dot-separated labels none of them empty, so `.`, `..`,
+ * `.acme` or `com..acme` are not vendors. A key names a file in a static registry, and those would name
+ * folders that are not the vendor's (the registry's parent, a hidden folder).
  */
 
 export interface SchemaVer {
@@ -17,9 +20,9 @@ export interface SchemaKey {
 }
 
 const SCHEMA_VER = /^([1-9][0-9]*)-(0|[1-9][0-9]*)-(0|[1-9][0-9]*)$/;
-const VENDOR = /^[a-zA-Z0-9\-_.]+$/;
+const VENDOR = /^[a-zA-Z0-9\-_]+(?:\.[a-zA-Z0-9\-_]+)*$/;
 const NAME = /^[a-zA-Z0-9\-_]+$/;
-const URI = /^iglu:([a-zA-Z0-9\-_.]+)\/([a-zA-Z0-9\-_]+)\/([a-zA-Z0-9\-_]+)\/([^/]+)$/;
+const URI = /^iglu:([a-zA-Z0-9\-_]+(?:\.[a-zA-Z0-9\-_]+)*)\/([a-zA-Z0-9\-_]+)\/([a-zA-Z0-9\-_]+)\/([^/]+)$/;
 
 export function parseSchemaVer(text: string): SchemaVer | undefined {
   const match = SCHEMA_VER.exec(text);
@@ -58,7 +61,9 @@ export function schemaPath(key: SchemaKey): string {
 export function keyFromSelf(self: unknown): SchemaKey | { error: string } {
   if (typeof self !== "object" || self === null || Array.isArray(self)) return { error: "`self` is missing or not an object" };
   const { vendor, name, format, version } = self as Record<string, unknown>;
-  if (typeof vendor !== "string" || !VENDOR.test(vendor)) return { error: "`self.vendor` is missing or has characters outside [a-zA-Z0-9-_.]" };
+  if (typeof vendor !== "string" || !VENDOR.test(vendor)) {
+    return { error: "`self.vendor` is missing or not dot-separated labels of [a-zA-Z0-9-_] (like com.acme)" };
+  }
   if (typeof name !== "string" || !NAME.test(name)) return { error: "`self.name` is missing or has characters outside [a-zA-Z0-9-_]" };
   if (typeof format !== "string" || !NAME.test(format)) return { error: "`self.format` is missing or has characters outside [a-zA-Z0-9-_]" };
   const parsed = typeof version === "string" ? parseSchemaVer(version) : undefined;

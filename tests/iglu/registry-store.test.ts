@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../stages/iglu/registry-store";
+import { RegistryStore, writeFileAtomic } from "../../stages/iglu/registry-store";
+import { keyFromSelf, parseSchemaUri } from "../../stages/iglu/schema-key";
 import { removeDir } from "./serve-process";
 
 let dir: string;
@@ -29,4 +30,19 @@ test("readers see the old or the new file while it is rewritten, never a mix", a
   expect([...seen].filter((s) => s.startsWith("partial"))).toEqual([]);
   expect(readFileSync(path, "utf8")).toBe(versions[3]!);
   expect(readdirSync(dir)).toEqual(["1-0-0"]);
+});
+
+test("a vendor of ., .. or with an empty label is no key; a key that leads out of the folder is refused by the store", async () => {
+  for (const vendor of [".", "..", ".acme", "acme.", "com..acme"]) {
+    expect(parseSchemaUri(`iglu:${vendor}/x/jsonschema/1-0-0`)).toHaveProperty("error");
+    expect(keyFromSelf({ vendor, name: "x", format: "jsonschema", version: "1-0-0" })).toHaveProperty("error");
+  }
+  expect(parseSchemaUri("iglu:com.acme-corp_1/x/jsonschema/1-0-0")).toMatchObject({ vendor: "com.acme-corp_1" });
+  dir = mkdtempSync(join(tmpdir(), "iglu-root-"));
+  const store = await RegistryStore.open(join(dir, "registry"));
+  // Made by hand, past every parser: the store checks the path it makes all the same.
+  const outside = { vendor: "..", name: "secret", format: "x", version: { model: 1, revision: 0, addition: 0 } };
+  await expect(store.read(outside)).rejects.toThrow("inside the registry");
+  await expect(store.write(outside, {}, true)).rejects.toThrow("inside the registry");
+  expect(readdirSync(dir)).toEqual(["registry"]);
 });

@@ -1,0 +1,101 @@
+/**
+ * What `telemetry iglu serve` must refuse, as a real process over HTTP: keys whose vendor or name would
+ * lead out of its folder. The registry folder sits inside a parent folder that also holds files a client
+ * must never see or create.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { removeDir, startRegistry, type RunningRegistry } from "./serve-process";
+
+const SUPER = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b";
+const META = "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#";
+const SECRET = "the-content-of-a-file-outside-the-registry";
+
+let parent: string;
+let registry: RunningRegistry;
+let acme: { read: string; write: string };
+let everyVendor: { read: string; write: string };
+
+/**
+ * One HTTP/1.1 request written byte for byte on a socket: fetch would resolve `.` and `..` (also as
+ * %2E) in the path before sending, and curl --path-as-is or any other client does not.
+ */
+async function call(method: string, path: string, options: { key?: string; body?: unknown } = {}) {
+  const url = new URL(registry.api);
+  const body = options.body === undefined ? "" : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  const head = [
+    `${method} ${url.pathname}${path} HTTP/1.1`,
+    `host: ${url.host}`,
+    "connection: close",
+    "content-type: application/json",
+    `content-length: ${Buffer.byteLength(body)}`,
+    ...(options.key ? [`apikey: ${options.key}`] : []),
+  ];
+  const answer = await new Promise<string>((resolve, reject) => {
+    let received = "";
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(`${head.join("\r\n")}\r\n\r\n${body}`));
+    socket.on("data", (chunk) => (received += chunk.toString()));
+    socket.on("end", () => resolve(received));
+    socket.on("error", reject);
+  });
+  const [headers = "", ...rest] = answer.split("\r\n\r\n");
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1]);
+  const type = /^content-type: (.*)$/im.exec(headers)?.[1] ?? null;
+  return { status, text: rest.join("\r\n\r\n"), type };
+}
+
+function schemaFor(vendor: string, name: string) {
+  return { $schema: META, description: "escape attempt", self: { vendor, name, format: "jsonschema", version: "1-0-0" }, type: "object" };
+}
+
+beforeAll(async () => {
+  parent = mkdtempSync(join(tmpdir(), "iglu-boundaries-"));
+  // Laid out like a schema one level above the registry folder: what `..` as a vendor would reach.
+  mkdirSync(join(parent, "secret/x"), { recursive: true });
+  writeFileSync(join(parent, "secret/x/1-0-0"), JSON.stringify({ type: "string", description: SECRET, enum: [SECRET] }));
+  mkdirSync(join(parent, "registry"));
+  registry = await startRegistry(join(parent, "registry"), { TELEMETRY_SUPER_API_KEY: SUPER });
+  acme = JSON.parse((await call("POST", "/auth/keygen", { key: SUPER, body: { vendorPrefix: "com.acme" } })).text);
+  everyVendor = JSON.parse((await call("POST", "/auth/keygen", { key: SUPER, body: { vendorPrefix: "*" } })).text);
+});
+
+afterAll(async () => {
+  await registry?.stop();
+  removeDir(parent);
+});
+
+describe("iglu serve keeps to its folder", () => {
+  test("a vendor or name of . or .. is refused for publishing, and nothing is written outside", async () => {
+    const published = [
+      await call("POST", "/schemas", { key: everyVendor.write, body: schemaFor("..", "escaped") }),
+      await call("POST", "/schemas", { key: SUPER, body: schemaFor("..", "escaped") }),
+      await call("POST", "/schemas", { key: SUPER, body: schemaFor(".", "escaped") }),
+      await call("POST", "/schemas", { key: SUPER, body: schemaFor("com.acme", "..") }),
+    ];
+    for (const answer of published) expect(answer.status).toBe(400);
+    // In the URL a `..` or `%2E%2E` segment is resolved by the HTTP server's URL parser before any route
+    // sees it; these must be refused all the same.
+    for (const path of ["/schemas/%2E%2E/escaped/jsonschema/1-0-0", "/schemas/%2E/escaped/jsonschema/1-0-0", "/schemas/com.acme/%2E%2E/jsonschema/1-0-0"]) {
+      expect((await call("PUT", path, { key: SUPER, body: { type: "object" } })).status).toBeGreaterThanOrEqual(400);
+    }
+    expect(existsSync(join(parent, "escaped"))).toBe(false);
+    expect(existsSync(join(parent, "registry/escaped"))).toBe(false);
+  });
+
+  test("a read key cannot read or validate against a file outside the folder", async () => {
+    const instance = { schema: "iglu:../secret/x/1-0-0", data: "anything" };
+    const answers = [
+      await call("POST", "/validation/validate/instance", { key: acme.read, body: instance }),
+      await call("GET", "/schemas/%2E%2E/secret/x/1-0-0", { key: acme.read }),
+      await call("GET", "/schemas/%2E%2E/secret/x/1-0-0"),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.text).not.toContain(SECRET);
+      expect(answer.text).not.toContain(parent);
+    }
+  });
+});
