@@ -21,6 +21,8 @@ export interface ApiKey {
   key: string;
   vendorPrefix: string;
   permission: "read" | "write";
+  /** Shared by the read and write key one keygen made: revoking either revokes both. */
+  pair: string;
 }
 
 export interface StoredSchema {
@@ -51,6 +53,7 @@ export class RegistryStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`${statePath}: ${(error as Error).message}`);
     }
+    pairUnpairedKeys(state.apiKeys);
     return new RegistryStore(root, statePath, state);
   }
 
@@ -106,7 +109,7 @@ export class RegistryStore {
   async removeApiKey(key: string): Promise<boolean> {
     const found = this.state.apiKeys.find((k) => k.key === key);
     if (!found) return false;
-    this.state.apiKeys = this.state.apiKeys.filter((k) => k.key !== key);
+    this.state.apiKeys = this.state.apiKeys.filter((k) => k.pair !== found.pair);
     await this.saveState();
     return true;
   }
@@ -128,6 +131,23 @@ export class RegistryStore {
   private async saveState(): Promise<void> {
     // Holds API keys: readable by the owner only.
     await writeFileAtomic(this.statePath, JSON.stringify(this.state, null, 2) + "\n", 0o600);
+  }
+}
+
+/**
+ * State files from before keys carried their pair: keygen always appended a read key and then its write
+ * key, so such neighbours (same prefix) are a pair; any other key stands alone.
+ */
+function pairUnpairedKeys(keys: ApiKey[]): void {
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (key.pair !== undefined) continue;
+    key.pair = key.key;
+    const next = keys[index + 1];
+    if (key.permission === "read" && next?.pair === undefined && next?.permission === "write" && next.vendorPrefix === key.vendorPrefix) {
+      next.pair = key.key;
+      index++;
+    }
   }
 }
 

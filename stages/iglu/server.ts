@@ -250,8 +250,8 @@ export class IgluServer {
       const write = randomUUID();
       await this.serialized(() =>
         this.options.store.addApiKeys([
-          { key: read, vendorPrefix: prefix as string, permission: "read" },
-          { key: write, vendorPrefix: prefix as string, permission: "write" },
+          { key: read, vendorPrefix: prefix as string, permission: "read", pair: read },
+          { key: write, vendorPrefix: prefix as string, permission: "write", pair: read },
         ]),
       );
       return json(201, { read, write });

@@ -1,6 +1,6 @@
 /** The registry's disk writes: whole files only, never a half-written schema. */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,4 +45,16 @@ test("a vendor of ., .. or with an empty label is no key; a key that leads out o
   await expect(store.read(outside)).rejects.toThrow("inside the registry");
   await expect(store.write(outside, {}, true)).rejects.toThrow("inside the registry");
   expect(readdirSync(dir)).toEqual(["registry"]);
+});
+
+test("a state file from before keys carried their pair: keygen's read-then-write neighbours are revoked together", async () => {
+  dir = mkdtempSync(join(tmpdir(), "iglu-pairs-"));
+  const key = (n: number, permission: "read" | "write", vendorPrefix: string) => ({ key: `00000000-0000-4000-8000-00000000000${n}`, vendorPrefix, permission });
+  const keys = [key(1, "read", "com.a"), key(2, "write", "com.a"), key(3, "read", "com.b"), key(4, "write", "com.b"), key(5, "write", "com.c")];
+  writeFileSync(join(dir, ".iglu-server.json"), JSON.stringify({ schemas: {}, apiKeys: keys }));
+  const store = await RegistryStore.open(dir);
+  expect(await store.removeApiKey(keys[3]!.key)).toBe(true);
+  expect(store.apiKeys().map((k) => k.key)).toEqual([keys[0]!.key, keys[1]!.key, keys[4]!.key]);
+  expect(await store.removeApiKey(keys[4]!.key)).toBe(true);
+  expect(store.apiKeys().map((k) => k.key)).toEqual([keys[0]!.key, keys[1]!.key]);
 });

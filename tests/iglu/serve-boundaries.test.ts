@@ -99,3 +99,15 @@ describe("iglu serve keeps to its folder", () => {
     }
   });
 });
+
+describe("iglu serve keys", () => {
+  test("revoking either key of a pair revokes both", async () => {
+    for (const revoked of ["read", "write"] as const) {
+      const pair = JSON.parse((await call("POST", "/auth/keygen", { key: SUPER, body: { vendorPrefix: "com.pair" } })).text);
+      expect((await call("DELETE", `/auth/keygen?key=${pair[revoked]}`, { key: SUPER })).status).toBe(200);
+      // Both keys are now unknown, which is the same as no key: anonymous, 401 for a write.
+      for (const key of [pair.read, pair.write]) expect(JSON.parse((await call("GET", "/meta/server", { key })).text).authInfo.schema).toBe("none");
+      expect((await call("POST", "/schemas", { key: pair.write, body: schemaFor("com.pair", `after_${revoked}`) })).status).toBe(401);
+    }
+  });
+});
