@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { schemaPath, schemaUri, type SchemaKey } from "./schema-key";
-import { keyFromParts, schemaFiles } from "./static-layout";
+import { keyFromParts, registryBase, schemaFiles } from "./static-layout";
 
 export interface SchemaMetadata {
   isPublic: boolean;
@@ -40,7 +40,10 @@ export const DEFAULT_STATE_FILE = ".iglu-server.json";
 
 export class RegistryStore {
   private constructor(
+    /** The folder given (--dir); the state file sits in it by default. */
     readonly root: string,
+    /** Where the schema files are: `root`, or its `schemas/` when `root` is a static registry's root. */
+    private readonly base: string,
     private readonly statePath: string,
     private state: State,
   ) {}
@@ -54,12 +57,12 @@ export class RegistryStore {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`${statePath}: ${(error as Error).message}`);
     }
     pairUnpairedKeys(state.apiKeys);
-    return new RegistryStore(root, statePath, state);
+    return new RegistryStore(root, await registryBase(root), statePath, state);
   }
 
   /** Every schema file whose place in the tree is a schema key. Files put there by hand count as public. */
   async list(): Promise<StoredSchema[]> {
-    const { files } = await schemaFiles(this.root);
+    const { files } = await schemaFiles(this.base);
     const stored: StoredSchema[] = [];
     for (const { file, parts } of files) {
       const key = keyFromParts(parts);
@@ -123,8 +126,8 @@ export class RegistryStore {
    * read out to callers or written over: checked once more here, where the path is made.
    */
   private fileOf(key: SchemaKey): string {
-    const file = resolve(this.root, schemaPath(key));
-    if (!file.startsWith(resolve(this.root) + sep)) throw new Error(`${schemaUri(key)} does not name a file inside the registry`);
+    const file = resolve(this.base, schemaPath(key));
+    if (!file.startsWith(resolve(this.base) + sep)) throw new Error(`${schemaUri(key)} does not name a file inside the registry`);
     return file;
   }
 

@@ -13,15 +13,17 @@ export interface SchemaFile {
   parts: string[];
 }
 
-/**
- * Files under `root` (or `root` itself when it is a file). A root holding a `schemas/` folder is a
- * static registry's root, and its `schemas/` is walked.
- */
+/** Where a folder's schemas are: its `schemas/` when it is a static registry's root, else the folder itself. */
+export async function registryBase(root: string): Promise<string> {
+  const nested = join(root, "schemas");
+  return (await stat(nested).catch(() => undefined))?.isDirectory() ? nested : root;
+}
+
+/** Files under `root`'s registryBase (or `root` itself when it is a file). */
 export async function schemaFiles(root: string): Promise<{ base: string; files: SchemaFile[] }> {
   const info = await stat(root);
   if (info.isFile()) return { base: root, files: [{ file: root, parts: partsFromPath(root) }] };
-  const nested = join(root, "schemas");
-  const base = (await stat(nested).catch(() => undefined))?.isDirectory() ? nested : root;
+  const base = await registryBase(root);
   const files: SchemaFile[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));

@@ -111,3 +111,29 @@ describe("iglu serve keys", () => {
     }
   });
 });
+
+describe("iglu serve --dir on a static registry's root", () => {
+  test("the schemas under its schemas/ folder are listed, served, and new ones are published beside them", async () => {
+    const root = mkdtempSync(join(tmpdir(), "iglu-static-root-"));
+    mkdirSync(join(root, "schemas/com.acme/listed/jsonschema"), { recursive: true });
+    writeFileSync(join(root, "schemas/com.acme/listed/jsonschema/1-0-0"), JSON.stringify(schemaFor("com.acme", "listed")));
+    const staticRoot = await startRegistry(root, { TELEMETRY_SUPER_API_KEY: SUPER });
+    try {
+      const get = (path: string) => fetch(`${staticRoot.api}${path}`);
+      expect(await (await get("/schemas")).json()).toEqual(["iglu:com.acme/listed/jsonschema/1-0-0"]);
+      const one = await get("/schemas/com.acme/listed/jsonschema/1-0-0");
+      expect(one.status).toBe(200);
+      expect((await one.json()).self.name).toBe("listed");
+      const published = await fetch(`${staticRoot.api}/schemas?isPublic=true`, {
+        method: "POST",
+        headers: { apikey: SUPER, "content-type": "application/json" },
+        body: JSON.stringify(schemaFor("com.acme", "added")),
+      });
+      expect(published.status).toBe(201);
+      expect(existsSync(join(root, "schemas/com.acme/added/jsonschema/1-0-0"))).toBe(true);
+    } finally {
+      await staticRoot.stop();
+      removeDir(root);
+    }
+  });
+});
