@@ -3,6 +3,7 @@
  * This file only turns flags into a store and options; stages/sink/ does the work.
  */
 import type { Argv, CommandModule } from "yargs";
+import { AppendFile, appendProblem } from "../../stages/shared/append-file";
 import { ConfigError } from "../../stages/shared/config-error";
 import { countOf } from "../../stages/shared/plural";
 import { withExamples } from "../command";
@@ -27,6 +28,8 @@ interface SinkArgs extends StdinStageArgs {
   batchBytes: number;
   batchMs: number;
   concurrency: number;
+  drainTimeout: number;
+  spill?: string;
 }
 
 const storeOptions = {
@@ -48,6 +51,15 @@ const storeOptions = {
   "batch-bytes": { type: "number", default: 5_000_000, describe: "bytes per bulk request at most" },
   "batch-ms": { type: "number", default: 1000, describe: "send a partial batch after this many ms without filling it" },
   concurrency: { type: "number", default: 2, describe: "bulk requests in flight at once" },
+  "drain-timeout": {
+    type: "number",
+    default: 30,
+    describe: "seconds a stopped sink (SIGTERM) keeps trying to store what it read; then it is spilled and the sink exits 0",
+  },
+  spill: {
+    type: "string",
+    describe: "file or FIFO that records still unstored at the end of the drain time are appended to, as they came (default: as generic_error bad rows on --bad)",
+  },
   ...stdinStageOptions,
 } as const;
 
@@ -83,6 +95,7 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
     const notify = (message: string) => say(stage, message);
     const routing = await routingFor(args.index);
     const patterns = "fixed" in routing ? [routing.fixed] : [...new Set(Object.values(routing.byKind))];
+    const spill = spillFile(args.spill);
     let store: Store;
     try {
       const opened = await openStore(args, patterns, notify, signal);
@@ -102,6 +115,7 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
         batchBytes: positive(args.batchBytes, "--batch-bytes"),
         batchMs: positive(args.batchMs, "--batch-ms"),
         concurrency: positive(args.concurrency, "--concurrency"),
+        drainMs: nonNegative(args.drainTimeout, "--drain-timeout") * 1000,
       },
       {
         bad,
@@ -109,10 +123,18 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
         notify,
         onStored: (count) => (counters.out += count),
         onBad: (count) => (counters.bad += count),
+        stop: signal,
+        spill: spill && ((lines) => spill.writeLines(lines.join("\n") + "\n", lines.length)),
       },
     );
     await store.close();
-    notify(`stored ${countOf(totals.stored, "document")}, ${totals.rejected} refused (written as bad rows)`);
+    spill?.close();
+    let unstored = "";
+    if (totals.unstored > 0) {
+      const where = spill ? `appended to ${args.spill}` : "written as bad rows";
+      unstored = `, ${totals.unstored} not stored within the drain time (${where})`;
+    }
+    notify(`stored ${countOf(totals.stored, "document")}, ${totals.rejected} refused (written as bad rows)${unstored}`);
   });
 }
 
@@ -124,6 +146,18 @@ async function routingFor(index: string | undefined): Promise<Routing> {
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+}
+
+function spillFile(path: string | undefined): AppendFile | undefined {
+  if (path === undefined) return undefined;
+  const problem = appendProblem(path);
+  if (problem !== null) throw new ConfigError(`unstored records cannot be written to ${path} (${problem}); choose another --spill PATH.`);
+  return new AppendFile(path);
+}
+
+function nonNegative(value: number, flag: string): number {
+  if (!(value >= 0)) throw new ConfigError(`${flag} must be a number of seconds, 0 or more`);
+  return value;
 }
 
 function positive(value: number, flag: string): number {

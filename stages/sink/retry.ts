@@ -32,6 +32,7 @@ const TRANSIENT_ERROR_TYPES = new Set([
   "unavailable_shards_exception",
   "node_closed_exception",
   "circuit_breaking_exception",
+  "index_closed_exception", // an operator closed the index (maintenance, restore); it is opened again
 ]);
 
 export function describeItemError(item: BulkItemResult): string {

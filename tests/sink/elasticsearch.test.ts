@@ -6,7 +6,7 @@
  * get a node of their own. Nothing here is skipped: if Elasticsearch cannot start, the suite fails.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -205,7 +205,79 @@ describe("sink into Elasticsearch", () => {
       child.kill();
       await own.startAgain();
     }
-  }, 150_000);
+  }, 400_000);
+
+  test("SIGTERM while the node is down: retried for --drain-timeout, then every record read is spilled (or a bad row), exit 0", async () => {
+    const sent = enrichedEvents(500);
+    const sinks = [true, false].map((spilling) => {
+      const index = uniqueName("drain");
+      const spill = join(work, `${index}.spill.ndjson`);
+      const bad = join(work, `${index}.bad.ndjson`);
+      const child = Bun.spawn(
+        [join(repo, "bin/telemetry"), "sink", "--es", own.url, "--index", index, "--batch-docs", "1000", "--batch-ms", "50",
+          "--stats-interval", "0.1", "--drain-timeout", "1", "--bad", bad, ...(spilling ? ["--spill", spill] : [])],
+        { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
+      );
+      return { spilling, spill, bad, child, stderr: collectText(child.stderr) };
+    });
+    try {
+      for (const sink of sinks) await until(() => sink.stderr.text().includes("storing into"), "the sinks to start");
+      await own.stop();
+      for (const { child } of sinks) {
+        child.stdin.write(lines(sent));
+        await child.stdin.flush();
+      }
+      for (const { stderr } of sinks) {
+        await until(() => stderr.text().includes("total in 500"), "the sink to read 500 records");
+        await until(() => stderr.text().includes("is not taking documents"), "the sink to notice the outage");
+      }
+      for (const { child } of sinks) child.kill("SIGTERM");
+      for (const { spilling, spill, bad, child, stderr } of sinks) {
+        expect(await child.exited).toBe(0);
+        await stderr.done;
+        if (spilling) {
+          expect(stderr.text()).toContain(`500 not stored within the drain time (appended to ${spill})`);
+          expect(readFileSync(spill, "utf8")).toBe(lines(sent));
+        } else {
+          expect(stderr.text()).toContain("500 not stored within the drain time (written as bad rows)");
+          const rows = readFileSync(bad, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+          expect(rows.map((row) => row.data.payload)).toEqual(sent);
+          expect(await validateBadRow(rows[0])).toMatchObject({ ok: true });
+        }
+      }
+    } finally {
+      for (const { child } of sinks) child.kill("SIGKILL");
+      await own.startAgain();
+    }
+  }, 400_000);
+
+  test("a closed index is waited for, not turned into bad rows: every record is stored once it is opened", async () => {
+    const index = uniqueName("closed");
+    const bad = join(work, `${index}.bad.ndjson`);
+    await es(shared, "PUT", `/${index}`);
+    await es(shared, "POST", `/${index}/_close`);
+    const child = Bun.spawn(
+      [join(repo, "bin/telemetry"), "sink", "--es", shared, "--index", index, "--batch-docs", "100", "--batch-ms", "50",
+        "--stats-interval", "0", "--bad", bad],
+      { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
+    );
+    const stderr = collectText(child.stderr);
+    try {
+      child.stdin.write(lines(enrichedEvents(300)));
+      await child.stdin.flush();
+      await until(() => stderr.text().includes("index_closed_exception"), "the sink to meet the closed index");
+      await es(shared, "POST", `/${index}/_open?wait_for_active_shards=1`);
+      child.stdin.end();
+      expect(await child.exited).toBe(0);
+      await stderr.done;
+      expect(stderr.text()).toContain("stored 300 documents, 0 refused");
+      expect(await countDocuments(shared, index)).toBe(300);
+      expect(existsSync(bad)).toBe(false);
+    } finally {
+      child.kill("SIGKILL");
+      await es(shared, "DELETE", `/${index}`);
+    }
+  }, 120_000);
 
   test("replaying the same archive twice into the default routing changes nothing", async () => {
     const archive = join(work, "archive");

@@ -21,6 +21,11 @@ describe("classifyBulkItem", () => {
     expect(classifyBulkItem({ status: 403, error: { type: "cluster_block_exception", reason: "read-only" } }).kind).toBe("retry");
   });
 
+  test("a closed index is waited out (an operator opens it again) even though it comes as 400", () => {
+    const closed = { status: 400, error: { type: "index_closed_exception", reason: "closed" } };
+    expect(classifyBulkItem(closed).kind).toBe("retry");
+  });
+
   test("mapping and parse errors are refused for good, with the reason and its cause", () => {
     const outcome = classifyBulkItem({
       status: 400,

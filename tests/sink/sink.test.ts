@@ -55,7 +55,7 @@ describe("runSink", () => {
   test("every record is stored once, in batches of at most batchDocuments", async () => {
     const store = new ScriptedStore(() => null);
     const totals = await runSink(from(events(95)), store, options(), { bad: new BadRowList(), processor, notify: () => {} });
-    expect(totals).toEqual({ stored: 95, rejected: 0, retried: 0 });
+    expect(totals).toEqual({ stored: 95, rejected: 0, retried: 0, unstored: 0 });
     expect(store.stored.size).toBe(95);
     expect(Math.max(...store.writes.map((ids) => ids.length))).toBe(10);
     expect(store.writes.flat().length).toBe(95);
@@ -99,7 +99,7 @@ describe("runSink", () => {
     const bad = new BadRowList();
     const totals = await runSink(from(events(4)), store, options(), { bad, processor, notify: () => {} });
     expect(store.writes).toEqual([["id-0", "id-1", "id-2", "id-3"], ["id-2"]]);
-    expect(totals).toEqual({ stored: 3, rejected: 1, retried: 1 });
+    expect(totals).toEqual({ stored: 3, rejected: 1, retried: 1, unstored: 0 });
     expect(bad.rows).toHaveLength(1);
     const row = bad.rows[0]!;
     expect(row.schema).toBe("iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0");
@@ -158,5 +158,84 @@ describe("runSink", () => {
     expect(store.writes).toEqual([["id-0", "id-1", "id-2"]]);
     finishInput();
     await done;
+  });
+
+  test("stopped while the store is down: retried for drainMs, then the unstored records are spilled as they came", async () => {
+    const store = new ScriptedStore(() => ({ kind: "retry", reason: "503 Service Unavailable" }));
+    const stop = new AbortController();
+    const spilled: string[] = [];
+    const handled: number[] = [];
+    const bad = new BadRowList();
+    const input = events(25);
+    const done = runSink(from(input), store, options({ batchDocuments: 10, drainMs: 50 }), {
+      bad,
+      processor,
+      notify: () => {},
+      stop: stop.signal,
+      spill: (lines) => void spilled.push(...lines),
+      onProgress: (line) => handled.push(line),
+    });
+    while (store.writes.length < 3) await Bun.sleep(1);
+    expect(handled).toEqual([]);
+    stop.abort();
+    const totals = await done;
+    expect(totals.unstored).toBe(25);
+    expect(totals.stored).toBe(0);
+    expect(spilled.sort()).toEqual(input.map((record) => record.text).sort());
+    expect(bad.rows).toEqual([]);
+    expect(handled.at(-1)).toBe(25);
+  });
+
+  test("without a spill, what the drain time left unstored becomes generic_error bad rows holding each line", async () => {
+    const store = new ScriptedStore(() => ({ kind: "retry", reason: "index_closed_exception: closed" }));
+    const stop = new AbortController();
+    stop.abort();
+    const bad = new BadRowList();
+    const totals = await runSink(from(events(3)), store, options({ drainMs: 20 }), { bad, processor, notify: () => {}, stop: stop.signal });
+    expect(totals).toEqual({ stored: 0, rejected: 0, retried: totals.retried, unstored: 3 });
+    expect(bad.rows.map((row) => row.data.payload)).toEqual(events(3).map((record) => record.text));
+    expect(String(bad.rows[0]!.data.failure.errors)).toContain("index_closed_exception: closed");
+    for (const row of bad.rows) expect(await validateBadRow(row)).toMatchObject({ ok: true });
+  });
+
+  test("without drainMs a stop does not cut the retries short", async () => {
+    const store = new ScriptedStore((_, call) => (call <= 5 ? { kind: "retry", reason: "down" } : null));
+    const stop = new AbortController();
+    stop.abort();
+    const totals = await runSink(from(events(4)), store, options(), { bad: new BadRowList(), processor, notify: () => {}, stop: stop.signal });
+    expect(totals.stored).toBe(4);
+    expect(totals.unstored).toBe(0);
+  });
+
+  test("progress grows only over the input prefix whose batches are all finished, lines that are not documents included", async () => {
+    const gates = new Map<string, () => void>();
+    const store = new ScriptedStore(() => null);
+    const gatedStore: Store = {
+      description: "a gated store",
+      write: async (documents) => {
+        await new Promise<void>((resolve) => gates.set(documents[0]!.id, resolve));
+        return store.write(documents);
+      },
+      close: async () => {},
+    };
+    // Lines 1-3 and 5-7 are two batches; line 4 is not an object, so it is handled (a bad row) at once.
+    const input: InputRecord[] = events(6).map((record, i) => ({ ...record, line: i < 3 ? i + 1 : i + 2 }));
+    input.splice(3, 0, { value: 42, line: 4, text: "42" });
+    const handled: number[] = [];
+    let stored = 0;
+    const done = runSink(from(input), gatedStore, options({ batchDocuments: 3 }), {
+      bad: new BadRowList(),
+      processor,
+      notify: () => {},
+      onStored: (count) => (stored += count),
+      onProgress: (line) => handled.push(line),
+    });
+    while (gates.size < 2) await Bun.sleep(1);
+    gates.get("id-3")!();
+    while (stored < 3) await Bun.sleep(1);
+    expect(handled).toEqual([]);
+    gates.get("id-0")!();
+    await done;
+    expect(handled).toEqual([4, 7]);
   });
 });
