@@ -14,20 +14,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../fixtures/chromium";
 import { startCollector, validateRawRecord, type RunningCollector } from "./helpers";
 
 const TP2 = "/com.snowplowanalytics.snowplow/tp2";
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let collector: RunningCollector;
 let pageServer: ReturnType<typeof Bun.serve>;
