@@ -16,8 +16,9 @@ import replay from "./commands/replay";
 import iglu from "./commands/iglu";
 import enrich from "./commands/enrich";
 import logsListen from "./commands/logs-listen";
+import dashboard from "./commands/dashboard";
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, dashboard];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

@@ -32,7 +32,8 @@ interface SinkArgs extends StdinStageArgs {
   spill?: string;
 }
 
-const storeOptions = {
+/** How to reach a store: shared with the dashboard, which reads what the sinks write. */
+export const storeConnectionOptions = {
   es: {
     type: "string",
     describe: "Elasticsearch URL, or several separated by commas (without it: SQLite, see --db)",
@@ -42,6 +43,10 @@ const storeOptions = {
   "es-api-key": { type: "string", describe: "API key (base64 id:key) instead of a user (better: TELEMETRY_ES_API_KEY)" },
   "es-ca": { type: "string", describe: "PEM file of the CA that signed the cluster's HTTPS certificate" },
   db: { type: "string", default: DEFAULT_DB_PATH, describe: "SQLite file used when no --es URL is given" },
+} as const;
+
+const storeOptions = {
+  ...storeConnectionOptions,
   mapping: {
     choices: MAPPING_KINDS,
     describe: "which index template to install (default: by index name: good, bad, logs; else dynamic)",
