@@ -3,6 +3,7 @@
  * This file turns flags into a store, a registry and a server; stages/dashboard/ does the work.
  */
 import type { Argv, CommandModule } from "yargs";
+import { portOption, withExamples } from "../command";
 import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
 import { DEFAULT_DB_PATH, storeConnectionOptions } from "./sink";
 
@@ -29,9 +30,14 @@ const dashboard: CommandModule<object, DashboardArgs> = {
   command: "dashboard",
   describe: "Serve the web UI (overview, events, bad rows, logs, schemas, live) and a Snowplow-Micro-compatible API over the store",
   builder: (yargs) =>
-    yargs
+    withExamples(yargs, [
+      ["telemetry dashboard", `the UI on http://127.0.0.1:5601 over SQLite ${DEFAULT_DB_PATH}`],
+      ["telemetry dashboard --es http://127.0.0.1:9200", "over Elasticsearch"],
+      ["TELEMETRY_ACCESS_TOKEN=$(uuidgen) telemetry dashboard --host 0.0.0.0", "on every address; the token is then required"],
+      [`curl -X POST localhost:5601/micro/good -d '{"event_type":"page_view","limit":1}'`, "Snowplow Micro's API"],
+    ])
       .options(storeConnectionOptions)
-      .option("port", { type: "number", default: 5601, describe: "TCP port (0 picks a free one; the address is printed)" })
+      .option("port", portOption("port", { default: 5601, describe: "TCP port (0 picks a free one; the address is printed)" }))
       .option("host", {
         type: "string",
         default: "127.0.0.1",
@@ -46,11 +52,10 @@ const dashboard: CommandModule<object, DashboardArgs> = {
       .option("good-index", { type: "string", default: "good", describe: "where good events are: SQLite table, or Elasticsearch index NAME and NAME-*" })
       .option("bad-index", { type: "string", default: "bad", describe: "where bad rows are (as --good-index)" })
       .option("logs-index", { type: "string", default: "logs", describe: "where logs are (as --good-index; the sink writes logs-%Y.%m.%d)" })
-      .option("iglu", { type: "string", describe: "schema registry shown on the Schemas page and served at /micro/iglu (as enrich's --iglu); the embedded one is always there" })
-      .example("$0 dashboard", `UI on http://127.0.0.1:5601 over SQLite ${DEFAULT_DB_PATH}`)
-      .example("$0 dashboard --es http://127.0.0.1:9200", "over Elasticsearch")
-      .example("TELEMETRY_ACCESS_TOKEN=$(uuidgen) $0 dashboard --host 0.0.0.0", "on every address, token required")
-      .example("curl -X POST localhost:5601/micro/good -d '{\"event_type\":\"page_view\",\"limit\":1}'", "Micro's API") as unknown as Argv<DashboardArgs>,
+      .option("iglu", {
+        type: "string",
+        describe: "schema registry shown on the Schemas page and served at /micro/iglu (as enrich's --iglu); the embedded one is always there",
+      }) as unknown as Argv<DashboardArgs>,
   handler: async (args) => {
     const [{ isLoopback }, { serveDashboard }, { SchemaRegistry }] = await Promise.all([
       import("../../stages/dashboard/access"),
