@@ -29,11 +29,12 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.to
  * naming none of them are taken out of this process's environment. A typo on the command line is still
  * an unknown flag.
  */
-function keepOwnVariables(declared: DeclaredOptions): void {
+function keepOwnVariables(declared: DeclaredOptions, commandLineOnly: readonly string[]): void {
   const own = new Set<string>();
   for (const [key, aliases] of [...Object.keys(declared.key).map((key) => [key, []] as const), ...Object.entries(declared.alias)]) {
     for (const name of [key, ...aliases]) own.add(kebab(name));
   }
+  for (const flag of commandLineOnly) own.delete(flag);
   for (const variable of Object.keys(process.env)) {
     if (!variable.startsWith(`${ENV_PREFIX}_`)) continue;
     const flag = variable.slice(ENV_PREFIX.length + 1).toLowerCase().replaceAll("_", "-");
@@ -43,11 +44,13 @@ function keepOwnVariables(declared: DeclaredOptions): void {
 
 /**
  * A command as yargs is given it. `within` names the command it belongs to ("iglu" for `iglu serve`); a
- * command that only groups sub-commands (`group`) leaves the environment to them.
+ * command that only groups sub-commands (`group`) leaves the environment to them. `commandLineOnly` flags
+ * are never read from the environment: a variable set for another stage of the pipeline must not, say,
+ * open a registry that takes writes to other machines.
  */
 export function declareCommand<T, U>(
   module: CommandModule<T, U>,
-  { within = [], group = false }: { within?: string[]; group?: boolean } = {},
+  { within = [], group = false, commandLineOnly = [] }: { within?: string[]; group?: boolean; commandLineOnly?: string[] } = {},
 ): CommandModule<T, U> {
   const name = String(module.command).split(" ")[0]!;
   return {
@@ -56,7 +59,7 @@ export function declareCommand<T, U>(
       chosen = [...within, name];
       const { builder } = module;
       const built = (typeof builder === "function" ? builder(yargs) : yargs.options(builder ?? {})) as Argv<U>;
-      if (!group) keepOwnVariables((built as unknown as { getOptions(): DeclaredOptions }).getOptions());
+      if (!group) keepOwnVariables((built as unknown as { getOptions(): DeclaredOptions }).getOptions(), commandLineOnly);
       return built;
     },
   };

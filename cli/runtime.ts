@@ -17,6 +17,16 @@ export function processorFor(stage: string): Processor {
   return { artifact: `telemetry-${stage}`, version: VERSION };
 }
 
+/** Whether a listener bound to `host` takes connections from this machine only. */
+export function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === "::1" || host === "localhost";
+}
+
+/** For a startup line: who can reach a listener on `host`, and how to change it. */
+export function reachOf(host: string): string {
+  return isLoopback(host) ? "this machine only; --host 0.0.0.0 lets other machines in" : "other machines can reach it";
+}
+
 export function say(stage: string, message: string): void {
   process.stderr.write(`telemetry ${stage}: ${message}\n`);
 }

@@ -7,12 +7,15 @@
 #   every stage's bad rows ─bad.fifo─▶ sink-bad
 #
 # Stores in SQLite ($DB, default data/telemetry.db) unless ES_URL names an Elasticsearch. ENRICHMENTS names a
-# directory of Snowplow enrichment configs (default: the Snowplow Mini set).
+# directory of Snowplow enrichment configs (default: the Snowplow Mini set). Everything listens on loopback
+# unless COLLECT_HOST / LOGS_HOST say otherwise (0.0.0.0: other machines); Iglu, which takes writes, always.
 # Ctrl-C or `make down` stops the sources first and lets every stage downstream drain on EOF,
 # so nothing accepted is lost on the way out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+COLLECT_HOST="${COLLECT_HOST:-127.0.0.1}"
+LOGS_HOST="${LOGS_HOST:-127.0.0.1}"
 COLLECT_PORT="${COLLECT_PORT:-8000}"
 LOGS_PORT="${LOGS_PORT:-9600}"
 IGLU_PORT="${IGLU_PORT:-8081}"
@@ -54,11 +57,11 @@ start sink-pii "$RUN/pii.fifo" /dev/null "$telemetry" sink --index pii --mapping
 enrichments=()
 if [ -n "${ENRICHMENTS:-}" ]; then enrichments=(--enrichments "$ENRICHMENTS"); fi
 start enrich "$RUN/raw.fifo" "$RUN/good.fifo" "$telemetry" enrich "${enrichments[@]}" --iglu "http://127.0.0.1:$IGLU_PORT/api" --pii "$RUN/pii.fifo" --bad "$RUN/bad.fifo"
-start collect /dev/null "$RUN/raw.fifo" "$telemetry" collect --port "$COLLECT_PORT" --bad "$RUN/bad.fifo"
+start collect /dev/null "$RUN/raw.fifo" "$telemetry" collect --host "$COLLECT_HOST" --port "$COLLECT_PORT" --bad "$RUN/bad.fifo"
 collect_pid=$!
-start logs-listen /dev/null "$RUN/logs.fifo" "$telemetry" logs-listen --port "$LOGS_PORT" --bad "$RUN/bad.fifo"
+start logs-listen /dev/null "$RUN/logs.fifo" "$telemetry" logs-listen --host "$LOGS_HOST" --port "$LOGS_PORT" --bad "$RUN/bad.fifo"
 logs_pid=$!
-start iglu /dev/null /dev/null "$telemetry" iglu serve --port "$IGLU_PORT" --dir schemas
+start iglu /dev/null /dev/null "$telemetry" iglu serve --host 127.0.0.1 --port "$IGLU_PORT" --dir schemas
 iglu_pid=$!
 echo "$$" >"$RUN/up.pid"
 
@@ -80,8 +83,12 @@ stop() {
 }
 trap stop INT TERM
 
+reach=""
+if [ "$COLLECT_HOST" = 127.0.0.1 ] || [ "$LOGS_HOST" = 127.0.0.1 ]; then
+  reach=" (127.0.0.1: this machine only; COLLECT_HOST=0.0.0.0 and LOGS_HOST=0.0.0.0 make up lets other machines in)"
+fi
 cat >&2 <<MSG
-telemetry up: collector on http://127.0.0.1:$COLLECT_PORT, logs on tcp://127.0.0.1:$LOGS_PORT, Iglu on http://127.0.0.1:$IGLU_PORT
+telemetry up: collector on http://$COLLECT_HOST:$COLLECT_PORT, logs on tcp://$LOGS_HOST:$LOGS_PORT, Iglu on http://127.0.0.1:$IGLU_PORT$reach
 telemetry up: storing into $where; stage logs in $DATA/*.log; Ctrl-C or \`make down\` to stop
 MSG
 # If any stage dies on its own, stop the rest in order rather than leave a half pipeline.

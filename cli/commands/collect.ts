@@ -8,13 +8,13 @@ import { collectorConfig, configProblem, type CollectorConfig, type SameSite } f
 import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import { portOption, withExamples } from "../command";
-import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, VERSION } from "../runtime";
+import { exitWithConfigError, openBadChannel, processorFor, reachOf, say, shutdownSignal, VERSION } from "../runtime";
 
 const STAGE = "collect";
 
 const options = {
   port: portOption("port", { default: 8000, describe: "TCP port to listen on (0 picks a free one; the startup line names it)" }),
-  host: { type: "string", default: "0.0.0.0", describe: "address to listen on" },
+  host: { type: "string", default: "0.0.0.0", describe: "address to listen on (127.0.0.1: this machine only)" },
   bad: { type: "string", describe: "file or FIFO that size_violation bad rows are appended to (default ./telemetry-bad.ndjson)" },
   "stats-interval": { type: "number", default: 10, describe: "seconds between counter lines on stderr (0 turns them off)" },
   "queue-size": {
@@ -225,7 +225,7 @@ async function run(args: CollectArgs): Promise<void> {
     exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);
   }
   const stopReporting = counters.startReporting(args.statsInterval, (line) => say(STAGE, line));
-  say(STAGE, `listening on http://${server.hostname}:${server.port}`);
+  say(STAGE, `listening on http://${server.hostname}:${server.port} (${reachOf(args.host)})`);
 
   let finishing = false;
   const finish = async (drainOutput: boolean) => {

@@ -8,7 +8,7 @@ import type { Argv, CommandModule } from "yargs";
 import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
 import { countOf } from "../../stages/shared/plural";
 import { declareCommand, portOption, withExamples } from "../command";
-import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
+import { exitWithConfigError, isLoopback, say, shutdownSignal, VERSION } from "../runtime";
 
 const STAGE = "iglu";
 
@@ -32,7 +32,11 @@ const serve: CommandModule<object, ServeArgs> = {
       ["$0 collect | $0 enrich --iglu http://localhost:8081/api | $0 sink-good", "enrich against it"],
     ])
       .option("port", portOption("port", { default: 8081, describe: "TCP port (0 picks a free one; the bound address is printed)" }))
-      .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
+      .option("host", {
+        type: "string",
+        default: "127.0.0.1",
+        describe: "address to listen on; the registry takes writes, so only this machine unless given here (never from TELEMETRY_HOST)",
+      })
       .option("dir", { type: "string", default: "schemas", describe: "registry folder in static layout <vendor>/<name>/<format>/<version>" })
       .option("state", { type: "string", describe: "file for schema metadata and API keys (default <dir>/.iglu-server.json)" })
       .option("super-api-key", {
@@ -72,7 +76,8 @@ const serve: CommandModule<object, ServeArgs> = {
       exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);
     }
     const count = (await store.list()).length;
-    say(STAGE, `serving ${countOf(count, "schema")} from ${args.dir} at http://${server.hostname}:${server.port}/api`);
+    const reach = isLoopback(args.host) ? "this machine only" : "other machines can reach it and publish with a write key";
+    say(STAGE, `serving ${countOf(count, "schema")} from ${args.dir} at http://${server.hostname}:${server.port}/api (${reach})`);
     if (!superApiKey) say(STAGE, "no super API key (TELEMETRY_SUPER_API_KEY): schemas can be read but keys cannot be made");
     const signal = shutdownSignal();
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
@@ -182,7 +187,7 @@ const iglu: CommandModule = {
       ["$0 iglu lint schemas --iglu-central", "check every schema in the folder"],
       ["$0 iglu pull http://iglucentral.com mirror/ --keys keys.txt", "copy a registry for offline use"],
     ])
-      .command(declareCommand(serve, { within: ["iglu"] }))
+      .command(declareCommand(serve, { within: ["iglu"], commandLineOnly: ["host"] }))
       .command(declareCommand(lint, { within: ["iglu"] }))
       .command(declareCommand(pull, { within: ["iglu"] }))
       .demandCommand(1, "name an iglu command: serve, lint or pull"),

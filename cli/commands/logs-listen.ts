@@ -9,7 +9,7 @@ import { LineWriter } from "../../stages/shared/line-writer";
 import type { LogListenerOptions } from "../../stages/logs-listen/listener";
 import { ConfigError } from "../../stages/shared/config-error";
 import { portOption, withExamples } from "../command";
-import { exitWithConfigError, openBadChannel, processorFor, say, shutdownSignal, stdinStageOptions } from "../runtime";
+import { exitWithConfigError, openBadChannel, processorFor, reachOf, say, shutdownSignal, stdinStageOptions } from "../runtime";
 
 const STAGE = "logs-listen";
 
@@ -33,7 +33,7 @@ const command: CommandModule<object, LogsListenArgs> = {
       ["$0 logs-listen --port 9600 | $0 sink --index 'logs-%Y.%m.%d'", "logback → Elasticsearch"],
       ["$0 logs-listen --port 0 --udp-port 9601 | jq -c 'select(.level == \"ERROR\") | .exception'", "watch errors"],
     ])
-      .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on" })
+      .option("host", { type: "string", default: "0.0.0.0", describe: "address to listen on (127.0.0.1: this machine only)" })
       .option("port", portOption("port", { default: 9600, describe: "TCP port (0 picks a free one; the startup line names it)" }))
       .option("udp-port", portOption("udp-port", { describe: "also take UDP datagrams (one or more lines each) on this port" }))
       .option("tls-cert", { type: "string", describe: "PEM certificate: the TCP port speaks TLS (needs --tls-key)" })
@@ -71,7 +71,7 @@ async function run(args: LogsListenArgs): Promise<never> {
   } catch (error) {
     throw new ConfigError(`cannot listen on ${args.host} (port ${args.port}${args.udpPort === undefined ? "" : `, UDP ${args.udpPort}`}): ${(error as Error).message}`);
   }
-  say(STAGE, `listening on ${listener.addresses.join(", ")}`);
+  say(STAGE, `listening on ${listener.addresses.join(", ")} (${reachOf(args.host)})`);
   const stopReporting = counters.startReporting(args.statsInterval, warn);
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   await listener.close();

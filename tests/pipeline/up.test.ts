@@ -8,6 +8,7 @@ import { Database } from "bun:sqlite";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { collectText } from "../fixtures/collect-text";
 import { buildPageView, buildSelfDescribingEvent, buildStructEvent, newTracker } from "@snowplow/node-tracker";
 
 const root = join(import.meta.dir, "../..");
@@ -75,6 +76,7 @@ const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
   stdout: "pipe",
   stderr: "pipe",
 });
+const pipelineStderr = collectText(pipeline.stderr);
 afterAll(() => {
   if (pipeline.exitCode === null) pipeline.kill("SIGKILL");
 });
@@ -86,6 +88,21 @@ test("events and logs sent to `make up` all land in SQLite, good and bad apart, 
     socket.end();
     return true;
   });
+
+  // Loopback unless asked: the startup line says so and how to open up, and other addresses are refused
+  // (127.0.0.2 is loopback too, but a socket bound to 127.0.0.1 alone does not take it).
+  await waitFor("the startup line", async () => pipelineStderr.text().includes("collector on"));
+  expect(pipelineStderr.text()).toContain(
+    `collector on http://127.0.0.1:${ports.collect}, logs on tcp://127.0.0.1:${ports.logs}, Iglu on http://127.0.0.1:${ports.iglu} ` +
+      "(127.0.0.1: this machine only; COLLECT_HOST=0.0.0.0 and LOGS_HOST=0.0.0.0 make up lets other machines in)",
+  );
+  for (const port of [ports.collect, ports.logs, ports.iglu]) {
+    const refused = await Bun.connect({ hostname: "127.0.0.2", port, socket: { data() {} } }).then(
+      (socket) => void socket.end(),
+      () => "refused",
+    );
+    expect(refused).toBe("refused");
+  }
 
   const statuses: number[] = [];
   const tracker = newTracker(
