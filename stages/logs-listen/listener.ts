@@ -101,6 +101,8 @@ class Intake {
   }
 
   take(event: LineEvent, source: LineSource): void {
+    // A line of only whitespace is no event, as Logstash's json_lines has it (a bare newline never gets here).
+    if (event.kind === "line" && isBlank(event.text)) return;
     const { counters, bad, processor } = this.sinks;
     counters.in++;
     if (event.kind === "line") {
@@ -117,6 +119,11 @@ class Intake {
     counters.bad++;
     void bad.write(lineProblemBadRow(event, processor, this.maxLineBytes, source.name));
   }
+}
+
+/** Only spaces, tabs and the like; the first character decides for almost every line without a scan. */
+function isBlank(text: string): boolean {
+  return text.charCodeAt(0) <= 32 && text.trim() === "";
 }
 
 /** One TCP connection, or one UDP datagram: its framing state and what records say about it. */

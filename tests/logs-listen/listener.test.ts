@@ -38,6 +38,19 @@ describe("logs-listen over TCP", () => {
     expect(t.records().map((r) => r.a)).toEqual([1, 2]);
   });
 
+  test("a line of only whitespace is no record (no _jsonparsefailure), over TCP and UDP alike", async () => {
+    const t = await listen({ udpPort: 0 });
+    await sendTcp(t.listener.port, ['{"a":1}\n', "   \n", "\t \r\n", '{"a":2}\n', " \t "]);
+    const udp = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    udp.send('  \n{"a":3}\n\t\n', t.listener.udpPort!, "127.0.0.1");
+    await until(() => t.records().length === 3, "three records");
+    udp.close();
+    await t.writer.flush();
+    expect(t.records().map((r) => r.a).sort()).toEqual([1, 2, 3]);
+    expect(t.records().some((r) => r.tags !== undefined)).toBe(false);
+    expect(t.counters.in).toBe(3);
+  });
+
   test("plain text and invalid JSON are kept with their raw text and tagged _jsonparsefailure", async () => {
     const t = await listen();
     await sendTcp(t.listener.port, ["plain text line\n", '{"broken": \n', '{"ok":true}\n']);
