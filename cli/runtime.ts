@@ -2,7 +2,8 @@
  * What every stage process shares: the bad-row channel, stdin as chunks, signals, exit codes.
  * Stage logic never touches `process`; these helpers adapt it to one.
  */
-import { appendProblem } from "../stages/shared/append-file";
+import { Acknowledgements } from "../stages/shared/acknowledgements";
+import { AppendFile, appendProblem } from "../stages/shared/append-file";
 import { BadRowFile } from "../stages/shared/bad-rows";
 import { ConfigError } from "../stages/shared/config-error";
 import { StageCounters } from "../stages/shared/counters";
@@ -102,6 +103,13 @@ export function openBadChannel(stage: string, path: string | undefined): BadRowF
   });
 }
 
+function openAcknowledgements(stage: string, path: string | undefined, output: LineWriter): Acknowledgements | undefined {
+  if (path === undefined) return undefined;
+  const problem = appendProblem(path);
+  if (problem !== null) exitWithConfigError(stage, `acknowledgements cannot be written to ${path} (${problem}); choose another --acks PATH.`);
+  return new Acknowledgements(new AppendFile(path), () => output.written());
+}
+
 /** Options every stdin stage accepts; defined once so --help and env names agree everywhere. */
 export const stdinStageOptions = {
   bad: {
@@ -118,6 +126,10 @@ export const stdinStageOptions = {
     default: 10,
     describe: "seconds between counter lines on stderr (0 turns them off)",
   },
+  acks: {
+    type: "string",
+    describe: 'file or FIFO told {"handled":N} as the first N input lines are handled for good (for a supervisor)',
+  },
 } as const;
 
 export interface StdinStageContext {
@@ -130,12 +142,15 @@ export interface StdinStageContext {
   counters: StageCounters;
   signal: AbortSignal;
   processor: Processor;
+  /** Input lines 1..`line` are handled for good: told to --acks once stdout has written their output. */
+  acknowledge(line: number): void;
 }
 
 export interface StdinStageArgs {
   bad?: string;
   maxLineBytes: number;
   statsInterval: number;
+  acks?: string;
 }
 
 export interface StdinStageOptions {
@@ -165,6 +180,7 @@ export async function runStdinStage(
   const processor = processorFor(stage);
   const output = new LineWriter(process.stdout);
   const bad = openBadChannel(stage, args.bad);
+  const acks = openAcknowledgements(stage, args.acks, output);
   const counters = new StageCounters();
   const stopReporting = counters.startReporting(args.statsInterval, (line) => say(stage, line));
   output.closed.then(() => process.exit(0));
@@ -185,10 +201,12 @@ export async function runStdinStage(
     counters,
     signal,
     processor,
+    acknowledge: (line) => acks?.handled(line),
   };
   try {
     await run(context);
     await output.end();
+    await acks?.close();
   } catch (error) {
     if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
     throw error;

@@ -105,7 +105,7 @@ const command: CommandModule<object, EnrichArgs> = {
     await runStdinStage(
       STAGE,
       args,
-      async ({ lineBatches, output, bad, counters, processor }) => {
+      async ({ lineBatches, output, bad, counters, processor, acknowledge }) => {
         const settings: EnrichSettings = {
           iglu: args.iglu,
           igluApikey: args.igluApikey,
@@ -130,6 +130,7 @@ const command: CommandModule<object, EnrichArgs> = {
             concurrency: Math.max(1, args.workers * 2),
             counters,
             pii,
+            onWritten: acknowledge,
             onUnwrittenPii: () => {
               if (warnedAboutPii) return;
               warnedAboutPii = true;

@@ -96,7 +96,7 @@ function sinkCommand(
 async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
   // Loaded here, not at the top, so other commands do not pay for the sink's modules at startup.
   const { runSink, StoreConfigError } = await import("../../stages/sink/sink");
-  await runStdinStage(stage, args, async ({ input, bad, counters, signal, processor }) => {
+  await runStdinStage(stage, args, async ({ input, bad, counters, signal, processor, acknowledge }) => {
     const notify = (message: string) => say(stage, message);
     const routing = await routingFor(args.index);
     const patterns = "fixed" in routing ? [routing.fixed] : [...new Set(Object.values(routing.byKind))];
@@ -129,6 +129,7 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
         onStored: (count) => (counters.out += count),
         onBad: (count) => (counters.bad += count),
         stop: signal,
+        onProgress: acknowledge,
         spill: spill && ((lines) => spill.writeLines(lines.join("\n") + "\n", lines.length)),
       },
     );

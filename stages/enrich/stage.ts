@@ -19,6 +19,8 @@ export interface RunEnrichOptions {
   pii?: LineSink;
   /** Told how many emitted events had nowhere to go, batch by batch. */
   onUnwrittenPii?: (count: number) => void;
+  /** Told, batch by batch in input order, that every output of input lines up to this one has been written. */
+  onWritten?: (line: number) => void;
 }
 
 /**
@@ -34,7 +36,6 @@ export async function runEnrich(
   options: RunEnrichOptions,
 ): Promise<void> {
   const { counters } = options;
-  const pending: Promise<EnrichedBatch>[] = [];
   const write = async (result: EnrichedBatch) => {
     if (result.badCount > 0) {
       await bad.writeLines(result.bad, result.badCount);
@@ -49,12 +50,18 @@ export async function runEnrich(
       if (counters) counters.out += result.goodCount;
     }
   };
+  const pending: { result: Promise<EnrichedBatch>; lastLine: number }[] = [];
+  const writeOldest = async () => {
+    const oldest = pending.shift()!;
+    await write(await oldest.result);
+    options.onWritten?.(oldest.lastLine);
+  };
   for await (const batch of batches) {
     const result = enrich(batch);
     // A failure is reported when its turn to be written comes; until then it must not count as unhandled.
     result.catch(() => {});
-    pending.push(result);
-    if (pending.length >= options.concurrency) await write(await pending.shift()!);
+    pending.push({ result, lastLine: batch.numbers[batch.numbers.length - 1]! });
+    if (pending.length >= options.concurrency) await writeOldest();
   }
-  while (pending.length > 0) await write(await pending.shift()!);
+  while (pending.length > 0) await writeOldest();
 }

@@ -100,7 +100,12 @@ export class LineWriter {
   }
 
   /** Flushes and waits until the stream has written everything out (not just buffered it). */
-  async end(): Promise<void> {
+  end(): Promise<void> {
+    return this.written();
+  }
+
+  /** Resolves once every line given so far has been written out by the stream, not just buffered. */
+  async written(): Promise<void> {
     await this.flush();
     if (this.isClosed) return;
     await new Promise<void>((resolve) => {
