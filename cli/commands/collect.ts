@@ -6,6 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { collectorConfig, configProblem, type CollectorConfig, type SameSite } from "../../stages/collect/config";
 import { StageCounters } from "../../stages/shared/counters";
+import { httpServerErrors } from "../../stages/shared/http-errors";
 import { LineWriter } from "../../stages/shared/line-writer";
 import { portOption, withExamples } from "../command";
 import { exitWithConfigError, openBadChannel, processorFor, reachOf, say, shutdownSignal, VERSION } from "../runtime";
@@ -209,17 +210,13 @@ async function run(args: CollectArgs): Promise<void> {
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
+      ...httpServerErrors((message) => say(STAGE, message)),
       hostname: args.host,
       port: args.port,
-      development: false,
       // Bun answers 413 itself to a declared length above this; chunked bodies are counted by the collector.
       maxRequestBodySize: config.dropPayloadBytes,
       idleTimeout: args.idleTimeout,
       fetch: (request, server) => collector.handle(request, server.requestIP(request)?.address),
-      error(error) {
-        say(STAGE, `request failed: ${error.message}`);
-        return new Response("Internal Server Error", { status: 500 });
-      },
     });
   } catch (error) {
     exitWithConfigError(STAGE, `cannot listen on ${args.host}:${args.port}: ${(error as Error).message}`);

@@ -6,6 +6,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
 import { IGLU_CENTRAL_SKIPPED, LINTERS, SKIPPABLE_LINTERS } from "../../stages/iglu/lint";
+import { httpServerErrors } from "../../stages/shared/http-errors";
 import { countOf } from "../../stages/shared/plural";
 import { declareCommand, portOption, withExamples } from "../command";
 import { exitWithConfigError, isLoopback, say, shutdownSignal, VERSION } from "../runtime";
@@ -66,6 +67,7 @@ const serve: CommandModule<object, ServeArgs> = {
     let server: ReturnType<typeof Bun.serve>;
     try {
       server = Bun.serve({
+        ...httpServerErrors((message) => say(STAGE, message)),
         port: args.port,
         hostname: args.host,
         // Bodies over the limit get a readable 413 from the registry rather than a dropped connection.

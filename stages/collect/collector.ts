@@ -130,6 +130,11 @@ export class Collector {
     const { headers } = request;
     const origin = headers.get("origin");
     if (!this.accepting) return textResponse(503, "Service Unavailable", [...corsHeaders(origin), ["Connection", "close"]]);
+    // A click whose target cannot even be put in a Location header is a broken request, not a click:
+    // refused before it is recorded. (A well-formed target on a host not allowed is recorded, then 400.)
+    if (route.kind === "redirect" && cannotBeLocation(url.querystring)) {
+      return textResponse(400, "Bad Request: the u parameter holds control characters", corsHeaders(origin));
+    }
 
     let body: string | undefined;
     if (request.method === "POST") {
@@ -272,6 +277,12 @@ export function clientAddress(headers: Headers, peer: PeerAddress, trustForwarde
 }
 
 const HTTP_URL = /^https?:$/;
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+
+function cannotBeLocation(querystring: string): boolean {
+  const target = new URLSearchParams(querystring).get("u");
+  return target !== null && CONTROL_CHARACTER.test(target);
+}
 
 /** The `u` parameter when it is an http(s) URL on an allowed host; undefined otherwise (answered 400). */
 export function redirectTarget(querystring: string, allowedDomains: string[]): string | undefined {

@@ -35,6 +35,12 @@ interface State {
   apiKeys: ApiKey[];
 }
 
+/** A key that names no file this registry can hold: outside its folder, or a part too long for a file name. */
+export class UnstorableKeyError extends Error {}
+
+/** The longest file or folder name (NAME_MAX on Linux and macOS), in bytes. */
+const NAME_MAX_BYTES = 255;
+
 /** The state file's default name, inside the registry folder (dot-files are not schemas). */
 export const DEFAULT_STATE_FILE = ".iglu-server.json";
 
@@ -72,8 +78,15 @@ export class RegistryStore {
     return stored;
   }
 
+  /** The schema and its metadata; undefined when there is none (also for a key no file can hold). */
   async read(key: SchemaKey): Promise<{ schema: unknown; metadata: SchemaMetadata } | undefined> {
-    const file = this.fileOf(key);
+    let file: string;
+    try {
+      file = this.fileOf(key);
+    } catch (error) {
+      if (error instanceof UnstorableKeyError) return undefined;
+      throw error;
+    }
     let text: string;
     try {
       text = await readFile(file, "utf8");
@@ -126,8 +139,12 @@ export class RegistryStore {
    * read out to callers or written over: checked once more here, where the path is made.
    */
   private fileOf(key: SchemaKey): string {
-    const file = resolve(this.base, schemaPath(key));
-    if (!file.startsWith(resolve(this.base) + sep)) throw new Error(`${schemaUri(key)} does not name a file inside the registry`);
+    const relativePath = schemaPath(key);
+    if (relativePath.split("/").some((part) => Buffer.byteLength(part) > NAME_MAX_BYTES)) {
+      throw new UnstorableKeyError(`a part of ${schemaUri(key).slice(0, 80)}… is longer than the ${NAME_MAX_BYTES} bytes a file name may have`);
+    }
+    const file = resolve(this.base, relativePath);
+    if (!file.startsWith(resolve(this.base) + sep)) throw new UnstorableKeyError(`${schemaUri(key)} does not name a file inside the registry`);
     return file;
   }
 

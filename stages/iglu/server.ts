@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type Ajv from "ajv-draft-04";
 import { compileSchema, createAjv, dataReports, SELF_DESC_META_URI } from "./json-schema";
 import { lintSchema, type LintFinding } from "./lint";
-import { RegistryStore, type ApiKey, type SchemaMetadata, type StoredSchema } from "./registry-store";
+import { RegistryStore, UnstorableKeyError, type ApiKey, type SchemaMetadata, type StoredSchema } from "./registry-store";
 import {
   compareSchemaVer,
   keyFromSelf,
@@ -48,14 +48,19 @@ export class IgluServer {
 
   constructor(private readonly options: IgluServerOptions) {}
 
+  /**
+   * Answers the request. A failure that is the caller's (HttpError) is answered here; any other throw
+   * (a file on disk that is not JSON, a full disk) goes to the HTTP server's error handler, which
+   * answers a short 500 and tells the operator, not the client, what happened.
+   */
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    if (segments[0] !== "api") return json(404, { message: "The resource is not found" });
-    const caller = this.authenticate(request);
-    if (caller instanceof Response) return caller;
-    const [, area, ...rest] = segments;
     try {
+      const segments = url.pathname.split("/").filter(Boolean).map(decodePathSegment);
+      if (segments[0] !== "api") return json(404, { message: "The resource is not found" });
+      const caller = this.authenticate(request);
+      if (caller instanceof Response) return caller;
+      const [, area, ...rest] = segments;
       if (area === "meta") return await this.meta(request, rest, caller);
       if (area === "schemas") return await this.schemas(request, url, rest, caller);
       if (area === "auth") return await this.auth(request, url, rest, caller);
@@ -63,8 +68,7 @@ export class IgluServer {
       return json(404, { message: "The resource is not found" });
     } catch (error) {
       if (error instanceof HttpError) return json(error.status, error.body);
-      // A file on disk that is not JSON, a full disk: the caller learns it, the server goes on.
-      return json(500, { message: `Internal error: ${(error as Error).message}` });
+      throw error;
     }
   }
 
@@ -216,7 +220,12 @@ export class IgluServer {
       }
       const supersedes = (document as { $supersedes?: unknown }).$supersedes;
       if (supersedes !== undefined) checkSupersedes(supersedes, key, family);
-      await store.write(key, document as object, isPublic);
+      try {
+        await store.write(key, document as object, isPublic);
+      } catch (error) {
+        if (error instanceof UnstorableKeyError) throw new HttpError(400, { message: error.message });
+        throw error;
+      }
       const status = existing ? 200 : 201;
       return json(status, { message: existing ? "Schema updated" : "Schema created", updated: Boolean(existing), location: schemaUri(key), status });
     });
@@ -328,6 +337,14 @@ function json(status: number, body: unknown): Response {
 
 function methodNotAllowed(): Response {
   return json(405, { message: "Method not allowed" });
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, { message: "The path is not valid percent-encoding" });
+  }
 }
 
 function parseJson(text: string): unknown {

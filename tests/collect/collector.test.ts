@@ -157,6 +157,14 @@ describe("redirects", () => {
     expect(records().map((record) => record.path)).toEqual(["/r/tp2", "/r/tp2", "/r/tp2", "/r/tp2"]);
   });
 
+  test("a target with control characters (a header injection) is refused before it is recorded", async () => {
+    const { send, records } = setup({ redirects: true, redirectDomains: ["shop.example.com"] });
+    for (const target of ["https://shop.example.com/\r\nSet-Cookie: x=1", "https://shop.example.com/\n", "https://shop.example.com/\u0000"]) {
+      expect((await send(`/r/tp2?e=pv&u=${encodeURIComponent(target)}`)).status).toBe(400);
+    }
+    expect(records()).toEqual([]);
+  });
+
   test("a custom path mapped to /r/tp2 redirects even with redirects off", async () => {
     const { send, records } = setup({ paths: { "/com.acme/click": "/r/tp2" }, redirectDomains: ["acme.com"] });
     const response = await send("/com.acme/click?u=https%3A%2F%2Facme.com%2F");

@@ -370,4 +370,22 @@ describe("telemetry collect (process)", () => {
     expect(markers(archived)).toEqual(answered200);
     expect(collector.stderr()).toContain("could not archive a record");
   });
+
+  test("a /r/tp2 target with CR/LF is refused with 400 before anything is recorded; errors are short", async () => {
+    const collector = await startCollector(["--redirects", "--redirect-domain", "shop.example.com"]);
+    try {
+      const injected = await rawExchange(collector.port, "GET /r/tp2?e=pv&u=https%3A%2F%2Fshop.example.com%2F%0D%0ASet-Cookie%3A%20x%3D1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+      expect(statusOf(injected)).toBe(400);
+      expect(injected).not.toContain("Location");
+      expect(injected).not.toContain("Set-Cookie: x=1");
+      // Then a proper click: it alone is on stdout.
+      expect((await fetch(`${collector.base}/r/tp2?e=pv&u=https%3A%2F%2Fshop.example.com%2F`, { redirect: "manual" })).status).toBe(302);
+      const [line, ...more] = await collector.waitForLines(1);
+      expect(more).toEqual([]);
+      expect(JSON.parse(line!).querystring).toBe("e=pv&u=https%3A%2F%2Fshop.example.com%2F");
+    } finally {
+      expect(await collector.stop()).toBe(0);
+    }
+    expect(collector.stderr()).not.toContain("request failed");
+  });
 });

@@ -137,3 +137,25 @@ describe("iglu serve --dir on a static registry's root", () => {
     }
   });
 });
+
+describe("iglu serve error answers", () => {
+  /** Short JSON naming no file, folder or line of source: what an anonymous client may learn. */
+  function expectShortJson(answer: { status: number; text: string; type: string | null }, status: number) {
+    expect({ status: answer.status, type: answer.type }).toEqual({ status, type: "application/json" });
+    expect(answer.text.length).toBeLessThan(300);
+    expect(typeof JSON.parse(answer.text).message).toBe("string");
+    for (const leak of [parent, process.cwd(), "/work", "/tmp", ".ts", "ENAMETOOLONG"]) expect(answer.text).not.toContain(leak);
+  }
+
+  test("a path that is not valid percent-encoding is a 400", async () => {
+    expectShortJson(await call("GET", "/schemas/%E0%A4%A"), 400);
+    expectShortJson(await call("GET", "/schemas/com.acme/%E0%A4%A/jsonschema/1-0-0"), 400);
+  });
+
+  test("a vendor too long for a file name is not found to read, and refused to publish", async () => {
+    const long = `com.${"a".repeat(300)}`;
+    expectShortJson(await call("GET", `/schemas/${long}/x/jsonschema/1-0-0`), 404);
+    expectShortJson(await call("POST", "/validation/validate/instance", { key: acme.read, body: { schema: `iglu:${long}/x/jsonschema/1-0-0`, data: {} } }), 404);
+    expectShortJson(await call("POST", "/schemas", { key: SUPER, body: schemaFor(long, "x") }), 400);
+  });
+});
