@@ -15,6 +15,7 @@ import { parseSearch, SearchError } from "./search";
 import { StoreUnavailableError, type DashboardStore } from "./store";
 import { rangeFromQuery, RangeError, type TimeRange } from "./time-range";
 import { schemasWithCounts } from "./schemas-page";
+import { httpServerErrors } from "../shared/http-errors";
 
 export interface DashboardOptions {
   store: DashboardStore;
@@ -169,10 +170,11 @@ export interface ServeOptions extends DashboardOptions {
 /** Starts the HTTP server: the page bundle on every page path, the API and Micro routes beside it. */
 export function serveDashboard(options: ServeOptions): ReturnType<typeof Bun.serve> {
   const handler = dashboardHandler(options);
+  // A throw the handler does not answer itself (in a page route, say) still gets a short JSON 500.
   return Bun.serve({
+    ...httpServerErrors((message) => process.stderr.write(`telemetry dashboard: ${message}\n`)),
     hostname: options.host,
     port: options.port,
-    development: false,
     idleTimeout: 0,
     routes: Object.fromEntries(PAGE_PATHS.map((path) => [path, page])),
     fetch: handler,
