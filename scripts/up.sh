@@ -19,6 +19,7 @@ LOGS_HOST="${LOGS_HOST:-127.0.0.1}"
 COLLECT_PORT="${COLLECT_PORT:-8000}"
 LOGS_PORT="${LOGS_PORT:-9600}"
 IGLU_PORT="${IGLU_PORT:-8081}"
+DASHBOARD_PORT="${DASHBOARD_PORT:-5601}"
 DATA="${DATA:-data}"
 DB="${DB:-$DATA/telemetry.db}"
 RUN="$DATA/run"
@@ -63,14 +64,16 @@ start logs-listen /dev/null "$RUN/logs.fifo" "$telemetry" logs-listen --host "$L
 logs_pid=$!
 start iglu /dev/null /dev/null "$telemetry" iglu serve --host 127.0.0.1 --port "$IGLU_PORT" --dir schemas
 iglu_pid=$!
+start dashboard /dev/null /dev/null "$telemetry" dashboard --port "$DASHBOARD_PORT" "${store[@]}"
+dashboard_pid=$!
 echo "$$" >"$RUN/up.pid"
 
 stop() {
   trap - INT TERM
   echo "telemetry up: stopping sources, draining the pipeline…" >&2
-  kill -TERM "$collect_pid" "$logs_pid" "$iglu_pid" 2>/dev/null || true
+  kill -TERM "$collect_pid" "$logs_pid" "$iglu_pid" "$dashboard_pid" 2>/dev/null || true
   # enrich, sink-good and sink-logs end on EOF once their sources are gone.
-  for name in collect logs-listen iglu enrich sink-good sink-logs; do
+  for name in collect logs-listen iglu dashboard enrich sink-good sink-logs; do
     wait "$(cat "$RUN/$name.pid")" 2>/dev/null || true
   done
   exec 4>&- # enrich is gone, and with it the last writer of pii.fifo: sink-pii drains and ends
@@ -89,6 +92,7 @@ if [ "$COLLECT_HOST" = 127.0.0.1 ] || [ "$LOGS_HOST" = 127.0.0.1 ]; then
 fi
 cat >&2 <<MSG
 telemetry up: collector on http://$COLLECT_HOST:$COLLECT_PORT, logs on tcp://$LOGS_HOST:$LOGS_PORT, Iglu on http://127.0.0.1:$IGLU_PORT$reach
+telemetry up: dashboard on http://127.0.0.1:$DASHBOARD_PORT
 telemetry up: storing into $where; stage logs in $DATA/*.log; Ctrl-C or \`make down\` to stop
 MSG
 # If any stage dies on its own, stop the rest in order rather than leave a half pipeline.

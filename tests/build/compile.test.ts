@@ -123,3 +123,35 @@ test("the compiled telemetry without its share/ folder says in one sentence whic
     rmSync(alone, { recursive: true, force: true });
   }
 }, 120_000);
+
+test("the compiled telemetry serves the dashboard's pages from inside the executable, outside the repository", async () => {
+  const build = built();
+  expect(build.status).toBe(0);
+  const dashboard = Bun.spawn([join(build.elsewhere, "telemetry"), "dashboard", "--port", "0", "--db", join(build.elsewhere, "none.db")], {
+    cwd: build.elsewhere,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  try {
+    const reader = dashboard.stderr.getReader();
+    let said = "";
+    while (!/serving (http:\/\/\S+:\d+)/.test(said)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the dashboard did not start: ${said}`);
+      said += new TextDecoder().decode(value);
+    }
+    const base = /serving (http:\/\/\S+:\d+)/.exec(said)![1]!;
+    const page = await (await fetch(`${base}/events`)).text();
+    const assets = [...page.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)].map((match) => match[1]!);
+    expect(assets.length).toBe(2);
+    for (const asset of assets) {
+      const response = await fetch(base + asset);
+      expect([asset, response.status]).toEqual([asset, 200]);
+      if (asset.endsWith(".js")) expect(await response.text()).toContain("telemetry-dashboard-token");
+    }
+    // No store yet: the API says so rather than failing.
+    expect(await (await fetch(`${base}/api/status`)).json()).toMatchObject({ ok: false });
+  } finally {
+    dashboard.kill("SIGKILL");
+  }
+}, 120_000);

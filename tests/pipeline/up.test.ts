@@ -60,8 +60,8 @@ writeFileSync(
     },
   }),
 );
-const [collectPort, logsPort, igluPort] = freePorts(3);
-const ports = { collect: collectPort!, logs: logsPort!, iglu: igluPort! };
+const [collectPort, logsPort, igluPort, dashboardPort] = freePorts(4);
+const ports = { collect: collectPort!, logs: logsPort!, iglu: igluPort!, dashboard: dashboardPort! };
 const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
   cwd: root,
   env: {
@@ -72,6 +72,7 @@ const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
     COLLECT_PORT: String(ports.collect),
     LOGS_PORT: String(ports.logs),
     IGLU_PORT: String(ports.iglu),
+    DASHBOARD_PORT: String(ports.dashboard),
   },
   stdout: "pipe",
   stderr: "pipe",
@@ -83,6 +84,7 @@ afterAll(() => {
 
 test("events and logs sent to `make up` all land in SQLite, good and bad apart, after a clean stop", async () => {
   await waitFor("the collector", async () => (await fetch(`http://127.0.0.1:${ports.collect}/health`)).ok);
+  await waitFor("the dashboard", async () => (await fetch(`http://127.0.0.1:${ports.dashboard}/api/status`)).ok);
   await waitFor("logs-listen", async () => {
     const socket = await Bun.connect({ hostname: "127.0.0.1", port: ports.logs, socket: { data() {} } });
     socket.end();
