@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { tableName } from "../sink/sqlite";
-import { migrateTable } from "../sink/sqlite-columns";
+import { prepareTable } from "../sink/sqlite-columns";
 import { FAMILIES, jsonPath, type Family, type Field } from "./fields";
 import { toSql, type SqlWhere } from "./sql-search";
 import type { Condition } from "./search";
@@ -73,7 +73,7 @@ export class SqliteDashboardStore implements DashboardStore {
     try {
       writable.run(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
       // The columns follow the family's kind (good, bad, logs), whatever its table is called.
-      for (const family of stale) migrateTable(writable, this.tableOf(family), family);
+      for (const family of stale) prepareTable(writable, this.tableOf(family), family);
     } finally {
       writable.close();
     }

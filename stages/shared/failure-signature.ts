@@ -35,7 +35,8 @@ export function stripValues(text: string): string {
   return text
     .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>")
-    .replace(/-?\b\d+(?:\.\d+)?\b/g, "N");
+    // Numbers standing alone: not the 8 of UTF-8 nor the digits of a version or a name.
+    .replace(/(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])/g, "N");
 }
 
 function causeParts(value: unknown, key: string | null, into: string[]): void {

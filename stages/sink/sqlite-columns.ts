@@ -93,23 +93,49 @@ export function columnExpression(column: IndexedColumn, doc: string): string | n
 
 const BACKFILL_BATCH_ROWS = 20_000;
 
+/** Whether the table exists with every column filled and indexed (read only: takes no write lock). */
+function isCurrent(db: Database, table: string, wanted: string): boolean {
+  try {
+    const done = db.query(`SELECT columns FROM telemetry_migrations WHERE table_name = ?`).get(table) as { columns: string } | null;
+    return done?.columns === wanted;
+  } catch {
+    return false; // no telemetry_migrations table yet
+  }
+}
+
 /**
- * Brings a table written by an older sink up to date: adds the missing columns, fills them from each
- * row's JSON in batches of rows (short transactions, so sinks writing meanwhile wait milliseconds, not
- * minutes), then creates the indexes. Readers see the same rows throughout. Finishes a migration that
- * was interrupted: a table is marked done only after its last batch.
+ * Makes a family's table ready for the sink and the dashboard: created with its indexed columns, or, when
+ * an older sink wrote it, brought up to date: the missing columns added, filled from each row's JSON in
+ * batches of rows (short transactions, so sinks writing meanwhile wait milliseconds, not minutes), then
+ * indexed. Readers see the same rows throughout. A table is marked done only after its last step, so an
+ * interrupted migration is finished by the next open. Each step is one IMMEDIATE transaction: it takes the
+ * write lock once, up front, waiting its turn (a deferred one that reads first and then writes would fail
+ * at once when another sink wrote in between), so sinks opening one file together (`make up` starts
+ * several) queue briefly instead of failing.
  */
-export function migrateTable(db: Database, table: string, family: string): void {
-  db.run(`CREATE TABLE IF NOT EXISTS telemetry_migrations (table_name TEXT PRIMARY KEY, columns TEXT NOT NULL)`);
+export function prepareTable(db: Database, table: string, family: string): void {
   const columns = columnsFor(family);
   const wanted = columns.map((column) => column.name).join(",");
-  const done = db.query(`SELECT columns FROM telemetry_migrations WHERE table_name = ?`).get(table) as { columns: string } | null;
-  if (done?.columns === wanted) return;
+  if (isCurrent(db, table, wanted)) return;
 
-  const present = new Set((db.query(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((row) => row.name));
-  for (const column of columns) {
-    if (!present.has(column.name)) db.run(`ALTER TABLE "${table}" ADD COLUMN ${column.name} ${column.type}`);
-  }
+  let rows = 0;
+  db.transaction(() => {
+    db.run(`CREATE TABLE IF NOT EXISTS telemetry_migrations (table_name TEXT PRIMARY KEY, columns TEXT NOT NULL)`);
+    db.run(
+      `CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY, time TEXT, index_name TEXT NOT NULL, doc TEXT NOT NULL, ` +
+        `${columns.map((column) => `${column.name} ${column.type}`).join(", ")})`,
+    );
+    db.run(`CREATE INDEX IF NOT EXISTS "${table}_time" ON "${table}" (time)`);
+    const present = new Set((db.query(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((row) => row.name));
+    for (const column of columns) {
+      if (!present.has(column.name)) db.run(`ALTER TABLE "${table}" ADD COLUMN ${column.name} ${column.type}`);
+    }
+    rows = (db.query(`SELECT max(rowid) AS last FROM "${table}"`).get() as { last: number | null }).last ?? 0;
+    // A new (or empty) table is indexed at once: one write lock for the whole preparation.
+    if (rows === 0) indexAndMark(db, table, family, wanted);
+  }).immediate();
+  if (rows === 0) return;
+
   const computed = columns.filter((column) => column.expression !== null);
   const assignments = [
     `ts = CAST(round(unixepoch(time, 'subsec') * 1000) AS INTEGER)`,
@@ -121,8 +147,7 @@ export function migrateTable(db: Database, table: string, family: string): void 
     `UPDATE "${table}" SET ${parsed.map((column) => `${column.name} = ?`).join(", ") || "ts = ts"} WHERE rowid = ?`,
   );
   const rowsOf = db.prepare(`SELECT rowid AS rowid, doc FROM "${table}" WHERE rowid > ? AND rowid <= ?`);
-  const last = (db.query(`SELECT max(rowid) AS last FROM "${table}"`).get() as { last: number | null }).last ?? 0;
-  for (let from = 0; from < last; from += BACKFILL_BATCH_ROWS) {
+  for (let from = 0; from < rows; from += BACKFILL_BATCH_ROWS) {
     const to = from + BACKFILL_BATCH_ROWS;
     db.transaction(() => {
       update.run(from, to);
@@ -130,11 +155,19 @@ export function migrateTable(db: Database, table: string, family: string): void 
       for (const row of rowsOf.all(from, to) as { rowid: number; doc: string }[]) {
         setParsed.run(...parsedValues(parsed, row.doc), row.rowid);
       }
-    })();
+    }).immediate();
   }
-  createIndexes(db, table, family);
-  db.run(`INSERT INTO telemetry_migrations (table_name, columns) VALUES (?, ?)
-          ON CONFLICT (table_name) DO UPDATE SET columns = excluded.columns`, [table, wanted]);
+  db.transaction(() => indexAndMark(db, table, family, wanted)).immediate();
+}
+
+function indexAndMark(db: Database, table: string, family: string, wanted: string): void {
+  for (const indexed of INDEXES[defaultMappingKind(family)]) {
+    db.run(`CREATE INDEX IF NOT EXISTS "${table}_by_${indexed.join("_")}" ON "${table}" (${indexed.join(", ")})`);
+  }
+  db.run(
+    `INSERT INTO telemetry_migrations (table_name, columns) VALUES (?, ?) ON CONFLICT (table_name) DO UPDATE SET columns = excluded.columns`,
+    [table, wanted],
+  );
 }
 
 /** The values of the columns computed in JS, in order; nulls when the text is not JSON. */
@@ -146,10 +179,4 @@ export function parsedValues(columns: readonly IndexedColumn[], doc: string): (s
     return columns.map(() => null);
   }
   return columns.map((column) => column.fromDocument!(document));
-}
-
-export function createIndexes(db: Database, table: string, family: string): void {
-  for (const columns of INDEXES[defaultMappingKind(family)]) {
-    db.run(`CREATE INDEX IF NOT EXISTS "${table}_by_${columns.join("_")}" ON "${table}" (${columns.join(", ")})`);
-  }
 }

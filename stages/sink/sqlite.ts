@@ -15,7 +15,7 @@ import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SinkDocument } from "./document";
-import { columnExpression, columnsFor, migrateTable, parsedValues, type IndexedColumn } from "./sqlite-columns";
+import { columnExpression, columnsFor, parsedValues, prepareTable, type IndexedColumn } from "./sqlite-columns";
 import type { RequestOutcome } from "./retry";
 import { StoreConfigError, type Store } from "./sink";
 
@@ -74,17 +74,7 @@ export class SqliteStore implements Store {
     if (upsert) return upsert;
     const table = tableName(family);
     const columns = columnsFor(family);
-    this.db.run(
-      `CREATE TABLE IF NOT EXISTS "${table}" (
-         id TEXT PRIMARY KEY,
-         time TEXT,
-         index_name TEXT NOT NULL,
-         doc TEXT NOT NULL,
-         ${columns.map((column) => `${column.name} ${column.type}`).join(",\n         ")}
-       )`,
-    );
-    this.db.run(`CREATE INDEX IF NOT EXISTS "${table}_time" ON "${table}" (time)`);
-    migrateTable(this.db, table, family);
+    prepareTable(this.db, table, family);
     // ?1 id, ?2 time, ?3 index name, ?4 the JSON, ?5 time in ms, then the columns computed in JS.
     const parsed = columns.filter((column) => column.fromDocument !== undefined);
     const upsertWith = (json: (column: IndexedColumn) => string) => {
