@@ -48,7 +48,7 @@ export function parseSearch(text: string, family: Family): Condition | null {
 function hint(text: string, offset: number): string {
   const near = text.slice(offset, offset + 20);
   if (near.startsWith("(")) return "grouping after a field (field:(a OR b)) is not supported; write field:a OR field:b";
-  if (text.slice(0, offset + 1).includes("/")) return `unexpected "${near}" (a / starts a regular expression: put a value holding / in quotes)`;
+  if (/[/:]/.test(text.slice(0, offset + 20))) return `unexpected "${near}" (put a value holding : or / in quotes)`;
   return near ? `unexpected "${near}"` : "unexpected end";
 }
 
