@@ -8,6 +8,7 @@ import { StageCounters } from "../../stages/shared/counters";
 import { LineWriter } from "../../stages/shared/line-writer";
 import type { LogListenerOptions } from "../../stages/logs-listen/listener";
 import { ConfigError } from "../../stages/shared/config-error";
+import { parseByteSize } from "../../stages/shared/byte-size";
 import { portOption, withExamples } from "../command";
 import { exitWithConfigError, openBadChannel, processorFor, reachOf, say, shutdownSignal, stdinStageOptions } from "../runtime";
 
@@ -20,6 +21,8 @@ interface LogsListenArgs {
   tlsCert?: string;
   tlsKey?: string;
   maxConnections: number;
+  idleTimeout: number;
+  maxBufferedBytes: string;
   bad?: string;
   maxLineBytes: number;
   statsInterval: number;
@@ -39,6 +42,16 @@ const command: CommandModule<object, LogsListenArgs> = {
       .option("tls-cert", { type: "string", describe: "PEM certificate: the TCP port speaks TLS (needs --tls-key)" })
       .option("tls-key", { type: "string", describe: "PEM private key for --tls-cert" })
       .option("max-connections", { type: "number", default: 1000, describe: "open TCP connections at most; more are closed at once" })
+      .option("idle-timeout", {
+        type: "number",
+        default: 60,
+        describe: "seconds a connection may go without finishing a line before it is closed (its unfinished line becomes a bad row); 0 never",
+      })
+      .option("max-buffered-bytes", {
+        type: "string",
+        default: "64MiB",
+        describe: "bytes that unfinished lines of all connections may hold together; over it, the connections holding most are closed",
+      })
       .option("bad", stdinStageOptions.bad)
       .option("max-line-bytes", {
         ...stdinStageOptions["max-line-bytes"],
@@ -89,6 +102,13 @@ function listenerOptions(args: LogsListenArgs): LogListenerOptions {
   if (!(Number.isInteger(args.maxLineBytes) && args.maxLineBytes > 0)) {
     throw new ConfigError(`--max-line-bytes must be a positive whole number, not ${args.maxLineBytes}`);
   }
+  if (!(Number.isFinite(args.idleTimeout) && args.idleTimeout >= 0)) {
+    throw new ConfigError(`--idle-timeout must be a number of seconds, 0 or more, not ${args.idleTimeout}`);
+  }
+  const maxBufferedBytes = parseByteSize(args.maxBufferedBytes);
+  if (maxBufferedBytes === undefined) {
+    throw new ConfigError(`--max-buffered-bytes must be a size like 64MiB or 1000000, not ${args.maxBufferedBytes}`);
+  }
   if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
   }
@@ -99,6 +119,8 @@ function listenerOptions(args: LogsListenArgs): LogListenerOptions {
     tls: args.tlsCert && args.tlsKey ? { cert: readPem(args.tlsCert, "--tls-cert"), key: readPem(args.tlsKey, "--tls-key") } : undefined,
     maxLineBytes: args.maxLineBytes,
     maxConnections: args.maxConnections,
+    idleTimeoutMs: args.idleTimeout * 1000,
+    maxBufferedBytes,
   };
 }
 

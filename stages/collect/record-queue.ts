@@ -6,6 +6,8 @@
  * every reservation; the collector does so by waiting for the requests in flight).
  */
 
+import { parseByteSize } from "../shared/byte-size";
+
 export type QueueCapacity = { records: number } | { bytes: number };
 
 /** Where queued lines go; LineWriter is one. */
@@ -15,13 +17,9 @@ export interface LineSink {
 
 /** "10000" → 10000 records; "32MiB", "500KB", "65536B" → bytes. */
 export function parseQueueCapacity(text: string): QueueCapacity | undefined {
-  const match = /^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(text);
-  if (!match) return undefined;
-  const count = Number(match[1]);
-  if (!(count > 0)) return undefined;
-  if (match[2] === undefined) return { records: count };
-  const unit = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 }[match[2] as "B"];
-  return { bytes: count * unit };
+  const bytes = parseByteSize(text);
+  if (bytes === undefined) return undefined;
+  return /^\s*\d+\s*$/.test(text) ? { records: bytes } : { bytes };
 }
 
 /** Room held in the queue for one request's records until they are archived. */

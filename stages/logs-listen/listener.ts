@@ -9,9 +9,14 @@
  * is blocked every socket stops reading, so the senders feel TCP backpressure instead of this process
  * buffering; UDP cannot be paused, so datagrams that arrive meanwhile are dropped and counted, as the
  * kernel would drop them.
+ *
+ * Two limits keep clients from exhausting the process. A connection that finishes no line for the idle
+ * timeout is closed, so silent or trickling clients give their slot back; and the unfinished lines of all
+ * connections together hold at most maxBufferedBytes, the largest being dropped first. Either way a line
+ * cut short is a bad row holding its head, never a record.
  */
 import type { Socket, TCPSocketListener, udp } from "bun";
-import type { BadRowSink, Processor } from "../shared/bad-rows";
+import { makeBadRow, type BadRowSink, type Processor } from "../shared/bad-rows";
 import type { StageCounters } from "../shared/counters";
 import { LineSplitter, type LineEvent } from "../shared/lines";
 import { lineProblemBadRow } from "../shared/ndjson";
@@ -37,6 +42,10 @@ export interface LogListenerOptions {
   tls?: { cert: string; key: string };
   maxLineBytes: number;
   maxConnections: number;
+  /** A connection that completes no line (nor sends a bare newline) for this long is closed; 0: never. */
+  idleTimeoutMs: number;
+  /** Bytes of unfinished lines held across all connections at most. */
+  maxBufferedBytes: number;
 }
 
 export interface LogListenerSinks {
@@ -76,6 +85,8 @@ class Intake {
   private gatheredLines = 0;
   /** One count for all connections and datagrams, so no two records of this process share a number. */
   private sequence = 0;
+  /** Bytes the sources' unfinished lines hold, all together. */
+  buffered = 0;
 
   constructor(
     private readonly sinks: LogListenerSinks,
@@ -119,6 +130,14 @@ class Intake {
     counters.bad++;
     void bad.write(lineProblemBadRow(event, processor, this.maxLineBytes, source.name));
   }
+
+  /** A line that will never be finished: a bad row with its head, so it is told, not taken as a record. */
+  dropUnfinished(source: LineSource, unfinished: { bytes: number; head: string }, why: string): void {
+    const { counters, bad, processor } = this.sinks;
+    counters.bad++;
+    const error = `${source.name}: ${why}; its unfinished line of ${unfinished.bytes} bytes (the payload is its head) was not taken as a record`;
+    void bad.write(makeBadRow("generic_error", processor, { timestamp: new Date().toISOString(), errors: [error] }, unfinished.head));
+  }
 }
 
 /** Only spaces, tabs and the like; the first character decides for almost every line without a scan. */
@@ -135,6 +154,8 @@ class LineSource implements RecordContext {
   private readonly splitter: LineSplitter;
   private receiptTime: string | undefined;
   private finished = false;
+  /** When this source last ended a line (or was opened, or reading resumed after a pause). */
+  lastLineAt = Date.now();
 
   constructor(
     source: LogSource,
@@ -155,10 +176,18 @@ class LineSource implements RecordContext {
     return this.intake.nextSequence();
   }
 
+  /** Bytes this source's unfinished line holds. */
+  get bufferedBytes(): number {
+    return this.splitter.bufferedBytes;
+  }
+
   receive(chunk: Uint8Array): void {
     if (this.finished) return;
     this.receiptTime = undefined;
+    const { lineEnds, bufferedBytes } = this.splitter;
     this.splitter.push(chunk, this.takeLine);
+    this.intake.buffered += this.splitter.bufferedBytes - bufferedBytes;
+    if (this.splitter.lineEnds !== lineEnds) this.lastLineAt = Date.now();
     this.intake.deliver();
     // Stop at once on an endless line rather than waiting for a newline that may never come.
     if (this.splitter.isInOversizedLine) this.finish();
@@ -169,8 +198,18 @@ class LineSource implements RecordContext {
     if (this.finished) return;
     this.finished = true;
     this.receiptTime = undefined;
+    this.intake.buffered -= this.splitter.bufferedBytes;
     this.splitter.end(this.takeLine);
     this.intake.deliver();
+  }
+
+  /** We close the connection for `why`: a line it left unfinished is dropped as a bad row. */
+  giveUp(why: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.intake.buffered -= this.splitter.bufferedBytes;
+    const unfinished = this.splitter.abandon();
+    if (unfinished) this.intake.dropUnfinished(this, unfinished, why);
   }
 
   private readonly takeLine = (event: LineEvent): void => this.intake.take(event, this);
@@ -182,8 +221,45 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
   const transport: Transport = options.tls ? "tls" : "tcp";
   const warnRefused = throttled(sinks.warn);
   const warnDropped = throttled(sinks.warn);
+  const warnIdle = throttled(sinks.warn);
+  const warnBuffered = throttled(sinks.warn);
   let paused = false;
   let closed = false;
+
+  /** Closes a connection for `why`, its unfinished line (if any) becoming a bad row. */
+  function giveUp(socket: Socket<LineSource | undefined>, why: string): void {
+    socket.data?.giveUp(why);
+    socket.end();
+  }
+
+  // A paused connection cannot finish a line, so time spent paused does not count as idle.
+  const idleSweep =
+    options.idleTimeoutMs > 0
+      ? setInterval(() => {
+          if (paused) return;
+          const now = Date.now();
+          for (const socket of sockets) {
+            const source = socket.data;
+            if (!source || now - source.lastLineAt <= options.idleTimeoutMs) continue;
+            const why = `the connection finished no line for --idle-timeout ${options.idleTimeoutMs / 1000} s and was closed`;
+            warnIdle(`${source.name}: ${why}`);
+            giveUp(socket, why);
+          }
+        }, Math.min(1000, options.idleTimeoutMs / 2))
+      : undefined;
+  idleSweep?.unref();
+
+  /** Over the cap, the connections holding the most are closed until the rest fit. */
+  function keepBufferedUnderCap(): void {
+    if (intake.buffered <= options.maxBufferedBytes) return;
+    const largestFirst = [...sockets].sort((a, b) => (b.data?.bufferedBytes ?? 0) - (a.data?.bufferedBytes ?? 0));
+    for (const socket of largestFirst) {
+      if (intake.buffered <= options.maxBufferedBytes) break;
+      const why = `unfinished lines of all connections reached --max-buffered-bytes ${options.maxBufferedBytes}, and this connection held the most; it was closed`;
+      warnBuffered(`${socket.data?.name}: ${why}`);
+      giveUp(socket, why);
+    }
+  }
 
   function pauseReading(): void {
     if (paused) return;
@@ -197,6 +273,8 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
       while (sinks.output.isBlocked) await sinks.output.flush();
     } finally {
       paused = false;
+      const now = Date.now();
+      for (const socket of sockets) if (socket.data) socket.data.lastLineAt = now;
       if (!closed) for (const socket of sockets) socket.resume();
     }
   }
@@ -226,6 +304,7 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
         if (!source) return;
         source.receive(chunk);
         if (source.overflowed) socket.end();
+        else keepBufferedUnderCap();
         if (sinks.output.isBlocked) pauseReading();
       },
       close(socket) {
@@ -278,6 +357,7 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(idleSweep);
       tcp.stop(false);
       await Bun.sleep(SHUTDOWN_READ_MS);
       for (const socket of sockets) socket.data?.finish();

@@ -35,6 +35,7 @@ export class LineSplitter {
   // When the current line is already too long we only count its bytes until the next newline.
   private oversized: { bytes: number; head: Uint8Array } | null = null;
   private number = 0;
+  private ends = 0;
 
   constructor(options: SplitLinesOptions) {
     this.maxLineBytes = options.maxLineBytes;
@@ -44,6 +45,30 @@ export class LineSplitter {
   /** True while the unfinished line has already passed the limit (a caller may give up on the source). */
   get isInOversizedLine(): boolean {
     return this.oversized !== null;
+  }
+
+  /** Bytes held for the unfinished line (only its head once it is over the limit). */
+  get bufferedBytes(): number {
+    return this.pendingBytes + (this.oversized?.head.length ?? 0);
+  }
+
+  /** Newlines seen so far, blank lines' included: a source sending them is not stalled mid-line. */
+  get lineEnds(): number {
+    return this.ends;
+  }
+
+  /**
+   * Drops the unfinished line without emitting it (its rest will never come): its size so far and its
+   * first bytes, for a report; null when no line was under way.
+   */
+  abandon(): { bytes: number; head: string } | null {
+    if (this.pendingBytes === 0 && !this.oversized) return null;
+    const bytes = this.oversized?.bytes ?? this.pendingBytes;
+    const head = this.oversized?.head ?? concat(this.pending, this.pendingBytes).subarray(0, this.headBytes);
+    this.oversized = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { bytes, head: lenientUtf8.decode(head) };
   }
 
   /** Calls `emit` for every line this chunk completes. The chunk may be reused by the caller afterwards. */
@@ -57,6 +82,7 @@ export class LineSplitter {
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, start);
     while (newline !== -1) {
+      this.ends++;
       if (this.pendingBytes === 0 && !this.oversized && newline - start <= this.maxLineBytes + 1) {
         // Fast path: the whole line sits inside this chunk and is not copied.
         this.number++;

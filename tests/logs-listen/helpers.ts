@@ -69,7 +69,7 @@ export async function startTestListener(options: Partial<LogListenerOptions> = {
   const counters = new StageCounters();
   const warnings: string[] = [];
   const listener = await startLogListener(
-    { host: "127.0.0.1", port: 0, maxLineBytes: 1024 * 1024, maxConnections: 100, ...options },
+    { host: "127.0.0.1", port: 0, maxLineBytes: 1024 * 1024, maxConnections: 100, idleTimeoutMs: 0, maxBufferedBytes: 64 * 1024 ** 2, ...options },
     { output: writer, bad, counters, processor: { artifact: "telemetry-logs-listen", version: "0.0.0-test" }, warn: (m) => warnings.push(m) },
   );
   return {

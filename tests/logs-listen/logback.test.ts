@@ -103,3 +103,27 @@ describe("logback LogstashTcpSocketAppender → logs-listen", () => {
     for (const record of records) expect({ record, valid: validate(record), errors: validate.errors }).toMatchObject({ valid: true });
   });
 });
+
+describe("logback after logs-listen closed its idle connection", () => {
+  test("the appender reconnects and the event it logs then arrives; none is lost or doubled", async () => {
+    const listener = await startListenerProcess(["--stats-interval", "0", "--idle-timeout", "1"]);
+    try {
+      run([
+        "java",
+        "-cp", [...classpathJars, join(workDir, "classes")].join(":"),
+        `-DLOGS_DESTINATION=127.0.0.1:${listener.ports.tcp}`,
+        `-Dlogback.configurationFile=${join(javaDir, "logback.xml")}`,
+        "example.LogbackClient",
+        "3000",
+      ]);
+      await until(() => listener.stdout().includes("after a quiet spell"), "the event logged after the quiet spell");
+    } finally {
+      const { code, stdout } = await listener.stop();
+      expect(code).toBe(0);
+      expect(parseLines(stdout).map((r) => r.message)).toEqual([
+        "debug before any MDC", "order received", "stock low\nsecond line of the warning", "order failed", "after a quiet spell",
+      ]);
+      expect(listener.stderr()).toContain("--idle-timeout");
+    }
+  }, 60_000);
+});

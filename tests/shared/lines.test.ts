@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { splitLines, type LineEvent } from "../../stages/shared/lines";
+import { LineSplitter, splitLines, type LineEvent } from "../../stages/shared/lines";
 
 const encoder = new TextEncoder();
 
@@ -85,5 +85,22 @@ describe("splitLines", () => {
     expect(texts(whole)).toEqual(['{"a":1}', "plain ascii", "oversized", "café ☕", '{"b":2}', "last"]);
     expect(whole[2]).toMatchObject({ kind: "oversized", bytes: 41, number: 3 });
     expect((whole[2] as { head: string }).head.startsWith("x".repeat(30))).toBe(true);
+  });
+
+  test("an unfinished line can be abandoned: it is never emitted, and its size and head are given for the report", () => {
+    const splitter = new LineSplitter({ maxLineBytes: 100, oversizedHeadBytes: 8 });
+    const events: LineEvent[] = [];
+    splitter.push(encoder.encode('{"whole":1}\n\n{"cut'), (event) => events.push(event));
+    splitter.push(encoder.encode("-short"), (event) => events.push(event));
+    expect([splitter.lineEnds, splitter.bufferedBytes]).toEqual([2, 11]);
+    expect(splitter.abandon()).toEqual({ bytes: 11, head: '{"cut-sh' });
+    expect(splitter.bufferedBytes).toBe(0);
+    splitter.end((event) => events.push(event));
+    expect(texts(events)).toEqual(['{"whole":1}']);
+    expect(splitter.abandon()).toBeNull();
+    // Past the limit only the head is held; abandoning tells the whole size seen.
+    splitter.push(encoder.encode("y".repeat(150)), (event) => events.push(event));
+    expect(splitter.bufferedBytes).toBe(8);
+    expect(splitter.abandon()).toEqual({ bytes: 150, head: "yyyyyyyy" });
   });
 });

@@ -13,7 +13,8 @@ import org.slf4j.MDC;
 public class LogbackClient {
   private static final Logger log = LoggerFactory.getLogger("example.orders.OrderService");
 
-  public static void main(String[] args) {
+  /** With an argument: after the usual events, stays quiet that many milliseconds and logs once more. */
+  public static void main(String[] args) throws InterruptedException {
     log.debug("debug before any MDC");
     MDC.put("request_id", "req-7");
     MDC.put("user", "ada");
@@ -24,6 +25,10 @@ public class LogbackClient {
       loadOrder();
     } catch (IllegalStateException e) {
       log.error("order failed", e);
+    }
+    if (args.length > 0) {
+      Thread.sleep(Long.parseLong(args[0]));
+      log.info("after a quiet spell");
     }
     // Stopping the context drains the appender's ring buffer before the JVM exits.
     ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
