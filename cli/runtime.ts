@@ -52,44 +52,6 @@ export function shutdownSignal(): AbortSignal {
   return controller.signal;
 }
 
-/** How long a stopped stage still waits for a read that was already under way when the signal came. */
-const IN_FLIGHT_READ_GRACE_MS = 100;
-
-/**
- * A source's chunks until it ends or `signal` aborts. A read already under way when the signal comes is
- * given a moment to finish, and its chunk is still yielded: on stdin those bytes have left the pipe, so
- * dropping them would lose lines the writer upstream considers delivered.
- */
-export async function* chunksUntilAborted(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  while (!signal.aborted) {
-    // A fresh abort promise per chunk: racing every chunk against one long-lived promise would hang a
-    // reaction holding that chunk on it each time, keeping the whole input alive until the process ends.
-    let onAbort!: () => void;
-    const aborted = new Promise<"aborted">((resolve) => {
-      onAbort = () => resolve("aborted");
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    const reading = iterator.next();
-    const next = await Promise.race([reading, aborted]);
-    signal.removeEventListener("abort", onAbort);
-    if (next === "aborted") {
-      const grace = new Promise<"late">((resolve) => setTimeout(resolve, IN_FLIGHT_READ_GRACE_MS, "late").unref());
-      const late = await Promise.race([reading, grace]);
-      if (late !== "late" && !late.done) yield late.value;
-      break;
-    }
-    if (next.done) break;
-    yield next.value;
-  }
-}
-
-/** stdin as raw chunks; ends at EOF, or when `signal` aborts (see chunksUntilAborted). */
-export async function* stdinChunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  yield* chunksUntilAborted(process.stdin as AsyncIterable<Uint8Array>, signal);
-  process.stdin.pause();
-}
-
 export const DEFAULT_BAD_PATH = "telemetry-bad.ndjson";
 
 /** The --bad channel; a destination that cannot be written is a configuration error, found at startup. */
@@ -184,7 +146,9 @@ export async function runStdinStage(
   const counters = new StageCounters();
   const stopReporting = counters.startReporting(args.statsInterval, (line) => say(stage, line));
   output.closed.then(() => process.exit(0));
-  const chunks = stdinChunks(signal);
+  // At a stop the readers finish the line under way (or report it unfinished), never cut it.
+  const stdin = process.stdin as AsyncIterable<Uint8Array>;
+  const reading = { maxLineBytes: args.maxLineBytes, stop: signal };
   const onProblem = (problem: LineProblem) => {
     counters.bad++;
     bad.write(problemBadRow(problem, processor, args.maxLineBytes));
@@ -192,10 +156,10 @@ export async function runStdinStage(
   let records: AsyncIterable<InputRecord> | undefined;
   const context: StdinStageContext = {
     get input() {
-      records ??= readRecords(chunks, { maxLineBytes: args.maxLineBytes, onProblem, onRecord: () => void counters.in++ });
+      records ??= readRecords(stdin, { ...reading, onProblem, onRecord: () => void counters.in++ });
       return records;
     },
-    lineBatches: () => countedBatches(readLineBatches(chunks, { maxLineBytes: args.maxLineBytes, onProblem }), counters),
+    lineBatches: () => countedBatches(readLineBatches(stdin, { ...reading, onProblem }), counters),
     output,
     bad,
     counters,
@@ -211,6 +175,7 @@ export async function runStdinStage(
     if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
     throw error;
   } finally {
+    process.stdin.pause();
     stopReporting();
     bad.close();
   }

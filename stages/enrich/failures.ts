@@ -187,10 +187,11 @@ export function unprocessedLine(processor: Processor, what: string, error: unkno
 /**
  * For enrich an input line that is not JSON (or not UTF-8) is a collector payload it cannot read:
  * collector_payload_format_violation, as Enrich reports an undecodable Thrift record. Over-long lines
- * stay size_violations.
+ * stay size_violations, and a line still arriving when enrich stopped is no payload at all but the
+ * shared generic_error that says so.
  */
 export function enrichLineProblemBadRow(problem: LineProblem, processor: Processor, maxLineBytes: number): BadRow {
-  if (problem.kind === "oversized") return lineProblemBadRow(problem, processor, maxLineBytes);
+  if (problem.kind === "oversized" || problem.kind === "unfinished") return lineProblemBadRow(problem, processor, maxLineBytes);
   const now = new Date();
   if (problem.kind === "invalid_utf8") {
     return collectorPayloadFormatViolation(processor, { error: `line ${problem.number} is not valid UTF-8` }, problem.base64, now);

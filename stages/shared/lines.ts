@@ -58,17 +58,17 @@ export class LineSplitter {
   }
 
   /**
-   * Drops the unfinished line without emitting it (its rest will never come): its size so far and its
-   * first bytes, for a report; null when no line was under way.
+   * Drops the unfinished line without emitting it (its rest will never come): its number, its size so
+   * far and its first bytes, for a report; null when no line was under way.
    */
-  abandon(): { bytes: number; head: string } | null {
+  abandon(): { number: number; bytes: number; head: string } | null {
     if (this.pendingBytes === 0 && !this.oversized) return null;
     const bytes = this.oversized?.bytes ?? this.pendingBytes;
     const head = this.oversized?.head ?? concat(this.pending, this.pendingBytes).subarray(0, this.headBytes);
     this.oversized = null;
     this.pending = [];
     this.pendingBytes = 0;
-    return { bytes, head: lenientUtf8.decode(head) };
+    return { number: ++this.number, bytes, head: lenientUtf8.decode(head) };
   }
 
   /** Calls `emit` for every line this chunk completes. The chunk may be reused by the caller afterwards. */

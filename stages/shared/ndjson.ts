@@ -3,7 +3,8 @@
  * read turned into a bad row that names its line number, the way ndjson-cli names `stdin:N`.
  */
 import { makeBadRow, type BadRow, type Processor } from "./bad-rows";
-import { LineSplitter, type LineEvent } from "./lines";
+import { lineEventChunks, type LineInputOptions, type UnfinishedLine } from "./line-input";
+import type { LineEvent } from "./lines";
 
 export interface InputRecord {
   value: unknown;
@@ -15,57 +16,44 @@ export interface InputRecord {
 
 export type LineProblem =
   | Exclude<LineEvent, { kind: "line" }>
+  | UnfinishedLine
   | { kind: "invalid_json"; number: number; text: string; error: string };
 
-export interface ReadRecordsOptions {
-  maxLineBytes: number;
+export interface ReadRecordsOptions extends LineInputOptions {
   /** Told about each unreadable line; the record stream goes on. */
   onProblem: (problem: LineProblem) => Promise<void> | void;
   /** Told just before each record is handed on, so a caller can count records without another generator layer. */
   onRecord?: () => void;
 }
 
+/** The input's records; at a stop (options.stop) reading ends as lineEventChunks says, never mid-line. */
 export async function* readRecords(
   chunks: AsyncIterable<Uint8Array>,
   options: ReadRecordsOptions,
 ): AsyncGenerator<InputRecord> {
-  // Drives LineSplitter itself rather than iterating splitLines: one async generator per record instead
-  // of two is a measurable share of a stage's CPU time (issue 3). Events and their order are the same.
-  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
-  const events: LineEvent[] = [];
-  const collect = (event: LineEvent) => void events.push(event);
-  const source = chunks[Symbol.asyncIterator]();
-  let finished = false;
-  try {
-    while (!finished) {
-      const next = await source.next();
-      finished = next.done === true;
-      if (finished) splitter.end(collect);
-      else splitter.push(next.value, collect);
-      for (const event of events.splice(0)) {
-        if (event.kind !== "line") {
-          await options.onProblem(event);
-          continue;
-        }
-        let value: unknown;
-        try {
-          value = JSON.parse(event.text);
-        } catch (error) {
-          await options.onProblem({
-            kind: "invalid_json",
-            number: event.number,
-            text: event.text,
-            error: (error as Error).message,
-          });
-          continue;
-        }
-        options.onRecord?.();
-        yield { value, line: event.number, text: event.text };
+  // One generator step per chunk, not per record: a generator layer per record is a measurable share of a
+  // stage's CPU time (issue 3).
+  for await (const events of lineEventChunks(chunks, options)) {
+    for (const event of events) {
+      if (event.kind !== "line") {
+        await options.onProblem(event);
+        continue;
       }
+      let value: unknown;
+      try {
+        value = JSON.parse(event.text);
+      } catch (error) {
+        await options.onProblem({
+          kind: "invalid_json",
+          number: event.number,
+          text: event.text,
+          error: (error as Error).message,
+        });
+        continue;
+      }
+      options.onRecord?.();
+      yield { value, line: event.number, text: event.text };
     }
-  } finally {
-    // Like for-await: a consumer that stops early closes the chunk source.
-    if (!finished) await source.return?.();
   }
 }
 
@@ -75,10 +63,9 @@ export interface LineBatch {
   numbers: number[];
 }
 
-export interface ReadLineBatchesOptions {
-  maxLineBytes: number;
-  /** Told about each line that cannot be read as text (too long, not UTF-8); the batches go on. */
-  onProblem: (problem: Exclude<LineEvent, { kind: "line" }>) => Promise<void> | void;
+export interface ReadLineBatchesOptions extends LineInputOptions {
+  /** Told about each line that cannot be read as text (too long, not UTF-8, unfinished at a stop); the batches go on. */
+  onProblem: (problem: Exclude<LineEvent, { kind: "line" }> | UnfinishedLine) => Promise<void> | void;
 }
 
 /**
@@ -87,29 +74,16 @@ export interface ReadLineBatchesOptions {
  * delayed; a busy one gives batches as large as the chunks it reads.
  */
 export async function* readLineBatches(chunks: AsyncIterable<Uint8Array>, options: ReadLineBatchesOptions): AsyncGenerator<LineBatch> {
-  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes });
-  let batch: LineBatch = { texts: [], numbers: [] };
-  const problems: Exclude<LineEvent, { kind: "line" }>[] = [];
-  const collect = (event: LineEvent) => {
-    if (event.kind === "line") {
-      batch.texts.push(event.text);
-      batch.numbers.push(event.number);
-    } else problems.push(event);
-  };
-  const take = async () => {
-    for (const problem of problems.splice(0)) await options.onProblem(problem);
-    const full = batch;
-    batch = { texts: [], numbers: [] };
-    return full;
-  };
-  for await (const chunk of chunks) {
-    splitter.push(chunk, collect);
-    const full = await take();
-    if (full.texts.length > 0) yield full;
+  for await (const events of lineEventChunks(chunks, options)) {
+    const batch: LineBatch = { texts: [], numbers: [] };
+    for (const event of events) {
+      if (event.kind === "line") {
+        batch.texts.push(event.text);
+        batch.numbers.push(event.number);
+      } else await options.onProblem(event);
+    }
+    if (batch.texts.length > 0) yield batch;
   }
-  splitter.end(collect);
-  const last = await take();
-  if (last.texts.length > 0) yield last;
 }
 
 /** A person-readable sentence for a problem, naming where it was (`stdin:12`). */
@@ -122,6 +96,8 @@ export function describeLineProblem(problem: LineProblem, source = "stdin"): str
       return `${where}: line is not valid UTF-8`;
     case "invalid_json":
       return `${where}: line is not valid JSON (${problem.error})`;
+    case "unfinished":
+      return `${where}: line was still arriving when the stage stopped (${problem.bytes} bytes read; its rest, if any, was left in the input)`;
   }
 }
 
@@ -148,6 +124,6 @@ export function lineProblemBadRow(
       problem.head,
     );
   }
-  const raw = problem.kind === "invalid_utf8" ? problem.base64 : problem.text;
+  const raw = problem.kind === "invalid_utf8" ? problem.base64 : problem.kind === "unfinished" ? problem.head : problem.text;
   return makeBadRow("generic_error", processor, { timestamp, errors: [message] }, raw);
 }

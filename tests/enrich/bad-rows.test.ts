@@ -46,6 +46,14 @@ describe("collector_payload_format_violation", () => {
     await expectValidBadRow(bad[0]!);
   });
 
+  test("not a line still arriving when enrich stopped: that is a generic_error saying so, with the fragment's head", async () => {
+    const row = enrichLineProblemBadRow({ kind: "unfinished", number: 7, bytes: 12, head: '{"schema":"i' }, PROCESSOR, 4096);
+    expect(badRowType(row)).toBe("generic_error");
+    expect(row.data.payload).toBe('{"schema":"i');
+    expect((row.data.failure as { errors: string[] }).errors[0]).toContain("stdin:7: line was still arriving when the stage stopped");
+    await expectValidBadRow(row);
+  });
+
   test("a line that is not UTF-8, carrying the line's base64", async () => {
     const bad = new BadRowList();
     const line = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);

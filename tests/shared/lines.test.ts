@@ -93,7 +93,7 @@ describe("splitLines", () => {
     splitter.push(encoder.encode('{"whole":1}\n\n{"cut'), (event) => events.push(event));
     splitter.push(encoder.encode("-short"), (event) => events.push(event));
     expect([splitter.lineEnds, splitter.bufferedBytes]).toEqual([2, 11]);
-    expect(splitter.abandon()).toEqual({ bytes: 11, head: '{"cut-sh' });
+    expect(splitter.abandon()).toEqual({ number: 2, bytes: 11, head: '{"cut-sh' });
     expect(splitter.bufferedBytes).toBe(0);
     splitter.end((event) => events.push(event));
     expect(texts(events)).toEqual(['{"whole":1}']);
@@ -101,6 +101,6 @@ describe("splitLines", () => {
     // Past the limit only the head is held; abandoning tells the whole size seen.
     splitter.push(encoder.encode("y".repeat(150)), (event) => events.push(event));
     expect(splitter.bufferedBytes).toBe(8);
-    expect(splitter.abandon()).toEqual({ bytes: 150, head: "yyyyyyyy" });
+    expect(splitter.abandon()).toEqual({ number: 3, bytes: 150, head: "yyyyyyyy" });
   });
 });

@@ -105,4 +105,54 @@ describe("stage process", () => {
       expect(raw.endsWith(tag.repeat(20000))).toBe(true);
     }
   });
+
+  /** Starts the passthrough stage, feeds it `head`, and returns once its whole lines are on stdout. */
+  async function stageStoppedMidLine(head: string, wholeLines: number) {
+    const bad = join(tempDir(), "bad.ndjson");
+    const child = Bun.spawn([bun, passthrough], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: passthroughEnv({ PASSTHROUGH_BAD: bad }) });
+    child.stdin.write(head);
+    await child.stdin.flush();
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (text.split("\n").length <= wholeLines) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    child.kill("SIGTERM");
+    const rest = async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    };
+    return { child, bad, rest };
+  }
+
+  test("SIGTERM in the middle of a line: the stage reads on until the line is whole, then stops", async () => {
+    const fragment = `{"n":2,"pad":"${"p".repeat(200)}`;
+    const { child, bad, rest } = await stageStoppedMidLine(`{"n":1}\n${fragment}`, 1);
+    // The rest comes a moment after the signal, as from a writer that was in the middle of its write.
+    await Bun.sleep(250);
+    child.stdin.write(`${"q".repeat(100)}"}\n`);
+    await child.stdin.flush();
+    expect(await child.exited).toBe(0);
+    const lines = (await rest()).trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.n)).toEqual([1, 2]);
+    expect(lines[1].pad).toBe("p".repeat(200) + "q".repeat(100));
+    expect(existsSync(bad)).toBe(false);
+  });
+
+  test("SIGTERM in the middle of a line whose rest never comes: exit 0, the fragment is a bad row saying so, never a record", async () => {
+    const { child, bad, rest } = await stageStoppedMidLine(`{"n":1}\n{"n":2,"cut":"here`, 1);
+    expect(await child.exited).toBe(0);
+    child.stdin.end();
+    expect((await rest()).trimEnd().split("\n")).toEqual(['{"n":1}']);
+    const rows = readFileSync(bad, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.schema.split("/")[1])).toEqual(["generic_error"]);
+    expect(rows[0].data.failure.errors[0]).toContain("stdin:2");
+    expect(rows[0].data.failure.errors[0]).toContain("still arriving when the stage stopped");
+    expect(rows[0].data.payload).toBe('{"n":2,"cut":"here');
+  });
 });
