@@ -7,8 +7,9 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
-import type { BadRowSink, Processor } from "../shared/bad-rows";
-import { splitLines } from "../shared/lines";
+import { makeBadRow, type BadRow, type BadRowSink, type Processor } from "../shared/bad-rows";
+import { lineEventChunks, type UnfinishedLine } from "../shared/line-input";
+import type { LineEvent } from "../shared/lines";
 import { lineProblemBadRow } from "../shared/ndjson";
 import { isJsonObject, recordTime } from "../shared/records";
 
@@ -157,26 +158,52 @@ export async function replay(files: readonly string[], options: ReplayOptions, c
   const stopped = () => context.signal?.aborted || context.output.isDownstreamClosed;
   for (const file of files) {
     if (stopped()) break;
-    const lines = splitLines(fileChunks(file, context.onBytesRead ?? (() => {})), { maxLineBytes: options.maxLineBytes });
-    for await (const event of lines) {
-      if (event.kind !== "line") {
+    const chunks = lineEventChunks(fileChunks(file, context.onBytesRead ?? (() => {})), { maxLineBytes: options.maxLineBytes });
+    let lastLine = 0;
+    reading: for (;;) {
+      // A file that cannot be read on (a truncated gzip, a read error) ends with a bad row naming it and
+      // the last whole line replayed; the line it was in the middle of is not written, and replay goes on
+      // with the next file.
+      let next: IteratorResult<(LineEvent | UnfinishedLine)[]>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
         totals.bad++;
-        await context.bad.write(lineProblemBadRow(event, context.processor, options.maxLineBytes, file));
-        continue;
+        await context.bad.write(unreadableFile(file, lastLine, error as Error, context.processor));
+        break;
       }
-      if (filtering) {
-        const verdict = placeInWindow(event.text, options.window);
-        if (verdict !== "inside") {
-          if (verdict === "outside") totals.outsideWindow++;
-          else totals.timeless++;
+      if (next.done) break;
+      for (const event of next.value) {
+        lastLine = event.number;
+        if (event.kind !== "line") {
+          totals.bad++;
+          await context.bad.write(lineProblemBadRow(event, context.processor, options.maxLineBytes, file));
           continue;
         }
+        if (filtering) {
+          const verdict = placeInWindow(event.text, options.window);
+          if (verdict !== "inside") {
+            if (verdict === "outside") totals.outsideWindow++;
+            else totals.timeless++;
+            continue;
+          }
+        }
+        if (limiter) await limiter.wait();
+        await context.output.writeLine(event.text);
+        totals.written++;
+        if (stopped()) {
+          await chunks.return(undefined);
+          break reading;
+        }
       }
-      if (limiter) await limiter.wait();
-      await context.output.writeLine(event.text);
-      totals.written++;
-      if (stopped()) break;
     }
   }
   return totals;
+}
+
+function unreadableFile(file: string, lastLine: number, error: Error, processor: Processor): BadRow {
+  const reason = `${error.message}${(error as NodeJS.ErrnoException).code ? ` (${(error as NodeJS.ErrnoException).code})` : ""}`;
+  const where = lastLine === 0 ? "before its first line" : `after line ${lastLine}`;
+  const message = `${file}: cannot be read on ${where}: ${reason}; the lines before were replayed, the rest of the file was not`;
+  return makeBadRow("generic_error", processor, { timestamp: new Date().toISOString(), errors: [message] }, file);
 }

@@ -6,8 +6,8 @@
  * line is skipped (it carries no record). A line longer than `maxLineBytes` is not buffered whole: its
  * first bytes are kept for the report and the rest is skipped until the next `\n`, so memory stays bounded.
  *
- * `LineSplitter` does the work for sources that push chunks (one per network connection); `splitLines`
- * wraps it for sources that are read as an async iterable (stdin).
+ * `LineSplitter` does the work for sources that push chunks (one per network connection); line-input.ts
+ * drives it for sources that are read as an async iterable (stdin, archive files).
  */
 import { isAscii, isUtf8 } from "node:buffer";
 
@@ -166,21 +166,6 @@ export class LineSplitter {
     this.pending.push(piece.slice());
     this.pendingBytes += piece.length;
   }
-}
-
-export async function* splitLines(
-  chunks: AsyncIterable<Uint8Array>,
-  options: SplitLinesOptions,
-): AsyncGenerator<LineEvent> {
-  const splitter = new LineSplitter(options);
-  const events: LineEvent[] = [];
-  const collect = (event: LineEvent) => void events.push(event);
-  for await (const chunk of chunks) {
-    splitter.push(chunk, collect);
-    yield* events.splice(0);
-  }
-  splitter.end(collect);
-  yield* events;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

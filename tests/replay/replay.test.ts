@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -106,6 +106,30 @@ describe("replay", () => {
 });
 
 describe("telemetry replay (process)", () => {
+  test("a truncated .gz: what can be read is written, a bad row names the file and the problem, the next file is read", async () => {
+    const dir = join(work, "truncated");
+    mkdirSync(dir);
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ event_id: `t-${i}`, collector_tstamp: "2025-11-27T10:00:00.000Z", pad: "x".repeat(i % 50) }));
+    const whole = gzipSync(lines.join("\n") + "\n");
+    const cut = join(dir, "raw-20251127T100000Z-000001.ndjson.gz");
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    writeFileSync(join(dir, "raw-20251127T100010Z-000002.ndjson"), event(10) + "\n");
+    const bad = join(work, "truncated.bad.ndjson");
+    const child = Bun.spawn([telemetryBin, "replay", dir, "--bad", bad], { stdout: "pipe", stderr: "pipe", cwd: work });
+    const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    expect(code).toBe(0);
+    const written = stdout.trimEnd().split("\n");
+    // Every whole line of the readable half, in order, then the next file; no line cut in two.
+    expect(written.at(-1)).toBe(event(10));
+    const fromCut = written.slice(0, -1);
+    expect(fromCut.length).toBeGreaterThan(500);
+    expect(fromCut).toEqual(lines.slice(0, fromCut.length));
+    const rows = readFileSync(bad, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.schema.split("/")[1])).toEqual(["generic_error"]);
+    expect(rows[0].data.failure.errors[0]).toContain(cut);
+    expect(rows[0].data.failure.errors[0]).toContain(`after line ${fromCut.length}`);
+  });
+
   test("writes the archive to stdout and exits 0", async () => {
     const dir = archive("process");
     const child = Bun.spawn([telemetryBin, "replay", dir, "--since", "2025-11-27T10:00:10Z"], { stdout: "pipe", stderr: "pipe" });

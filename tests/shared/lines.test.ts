@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { LineSplitter, splitLines, type LineEvent } from "../../stages/shared/lines";
+import { lineEventChunks } from "../../stages/shared/line-input";
+import { LineSplitter, type LineEvent } from "../../stages/shared/lines";
 
 const encoder = new TextEncoder();
 
@@ -7,15 +8,16 @@ async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint
   for (const part of parts) yield typeof part === "string" ? encoder.encode(part) : part;
 }
 
+/** Read to the end (no stop), so every event is a LineEvent. */
 async function collect(chunks: AsyncIterable<Uint8Array>, maxLineBytes = 1024): Promise<LineEvent[]> {
   const events: LineEvent[] = [];
-  for await (const event of splitLines(chunks, { maxLineBytes })) events.push(event);
+  for await (const some of lineEventChunks(chunks, { maxLineBytes })) events.push(...(some as LineEvent[]));
   return events;
 }
 
 const texts = (events: LineEvent[]) => events.map((e) => (e.kind === "line" ? e.text : e.kind));
 
-describe("splitLines", () => {
+describe("line splitting", () => {
   test("strips CRLF and keeps a last line that has no newline", async () => {
     expect(texts(await collect(chunksOf("a\r\nb\nc")))).toEqual(["a", "b", "c"]);
   });
