@@ -20,6 +20,8 @@ interface LogsListenArgs {
   udpPort?: number;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCa?: string;
+  tlsCiphers?: string;
   maxConnections: number;
   idleTimeout: number;
   maxBufferedBytes: string;
@@ -41,6 +43,11 @@ const command: CommandModule<object, LogsListenArgs> = {
       .option("udp-port", portOption("udp-port", { describe: "also take UDP datagrams (one or more lines each) on this port" }))
       .option("tls-cert", { type: "string", describe: "PEM certificate: the TCP port speaks TLS (needs --tls-key)" })
       .option("tls-key", { type: "string", describe: "PEM private key for --tls-cert" })
+      .option("tls-ca", { type: "string", describe: "PEM CA certificate(s): TLS clients must present a certificate one of them signed" })
+      .option("tls-ciphers", {
+        type: "string",
+        describe: "TLS 1.2 suites offered, in OpenSSL's form (default ECDHE+AESGCM:ECDHE+CHACHA20; TLS 1.3 suites are always on)",
+      })
       .option("max-connections", { type: "number", default: 1000, describe: "open TCP connections at most; more are closed at once" })
       .option("idle-timeout", {
         type: "number",
@@ -112,11 +119,22 @@ function listenerOptions(args: LogsListenArgs): LogListenerOptions {
   if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
   }
+  if ((args.tlsCa !== undefined || args.tlsCiphers !== undefined) && args.tlsCert === undefined) {
+    throw new ConfigError("--tls-ca and --tls-ciphers need --tls-cert and --tls-key");
+  }
   return {
     host: args.host,
     port: args.port,
     udpPort: args.udpPort,
-    tls: args.tlsCert && args.tlsKey ? { cert: readPem(args.tlsCert, "--tls-cert"), key: readPem(args.tlsKey, "--tls-key") } : undefined,
+    tls:
+      args.tlsCert && args.tlsKey
+        ? {
+            cert: readPem(args.tlsCert, "--tls-cert"),
+            key: readPem(args.tlsKey, "--tls-key"),
+            ca: args.tlsCa === undefined ? undefined : readPem(args.tlsCa, "--tls-ca"),
+            ciphers: args.tlsCiphers,
+          }
+        : undefined,
     maxLineBytes: args.maxLineBytes,
     maxConnections: args.maxConnections,
     idleTimeoutMs: args.idleTimeout * 1000,

@@ -38,8 +38,12 @@ export interface LogListenerOptions {
   port: number;
   /** UDP port; none when undefined. */
   udpPort?: number;
-  /** PEM certificate and key: the TCP port then speaks TLS. */
-  tls?: { cert: string; key: string };
+  /**
+   * PEM certificate and key: the TCP port then speaks TLS. With `ca`, clients must present a certificate
+   * one of its PEM certificates signed. `ciphers` (OpenSSL's list form) are the TLS 1.2 suites offered;
+   * TLS 1.3's are always on.
+   */
+  tls?: { cert: string; key: string; ca?: string; ciphers?: string };
   maxLineBytes: number;
   maxConnections: number;
   /** A connection that completes no line (nor sends a bare newline) for this long is closed; 0: never. */
@@ -71,6 +75,12 @@ export interface LogListener {
    */
   close(): Promise<void>;
 }
+
+/**
+ * TLS 1.2 suites offered unless told otherwise: forward-secret AEAD only (Mozilla's "intermediate" set), so
+ * CBC suites such as AES128-SHA, and with them TLS 1.0 and 1.1, are refused. Java 8+ (logback) has these.
+ */
+export const DEFAULT_TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20";
 
 const WARNING_INTERVAL_MS = 10_000;
 const SHUTDOWN_READ_MS = 100;
@@ -282,7 +292,12 @@ export async function startLogListener(options: LogListenerOptions, sinks: LogLi
   const tcp: TCPSocketListener<LineSource | undefined> = Bun.listen<LineSource | undefined>({
     hostname: options.host,
     port: options.port,
-    tls: options.tls,
+    tls: options.tls && {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ciphers: options.tls.ciphers ?? DEFAULT_TLS_CIPHERS,
+      ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }),
+    },
     data: undefined,
     socket: {
       open(socket) {

@@ -204,4 +204,42 @@ describe("logs-listen over UDP and TLS", () => {
     await closedByPeer(plain);
     expect(t.records().some((r) => r.plain)).toBe(false);
   });
+
+  test("TLS takes only modern suites by default: a CBC suite such as AES128-SHA is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logs-listen-tls-"));
+    const { cert, key } = makeCertificate(dir);
+    const t = await listen({ tls: { cert, key } });
+    // openssl's own client, asked for one suite over TLS 1.2 at a time.
+    // (Spawned, not spawnSync: the listener runs in this very event loop.)
+    const handshake = async (cipher: string) => {
+      const openssl = Bun.spawn(["openssl", "s_client", "-connect", `127.0.0.1:${t.listener.port}`, "-tls1_2", "-cipher", cipher], {
+        stdin: new Blob([""]),
+        stdout: "pipe",
+        stderr: "ignore",
+      });
+      const [out] = await Promise.all([new Response(openssl.stdout).text(), openssl.exited]);
+      return out;
+    };
+    expect(await handshake("AES128-SHA")).not.toContain("Cipher is AES128-SHA");
+    expect(await handshake("ECDHE-RSA-AES128-SHA")).not.toContain("Cipher is ECDHE-RSA-AES128-SHA");
+    expect(await handshake("ECDHE-RSA-AES128-GCM-SHA256")).toContain("Cipher is ECDHE-RSA-AES128-GCM-SHA256");
+  });
+
+  test("TLS with a client CA: only clients with a certificate it signed are read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logs-listen-mtls-"));
+    const server = makeCertificate(join(dir));
+    const clientDir = mkdtempSync(join(tmpdir(), "logs-listen-mtls-client-"));
+    // A self-signed client certificate is its own CA.
+    const client = makeCertificate(clientDir);
+    const t = await listen({ tls: { cert: server.cert, key: server.key, ca: client.cert } });
+    const stranger = tlsConnect({ host: "127.0.0.1", port: t.listener.port, ca: server.cert });
+    stranger.on("error", () => {});
+    stranger.on("secureConnect", () => stranger.write('{"from":"stranger"}\n'));
+    await new Promise((resolve) => stranger.once("close", resolve));
+    const known = tlsConnect({ host: "127.0.0.1", port: t.listener.port, ca: server.cert, cert: client.cert, key: client.key });
+    await new Promise((resolve) => known.once("secureConnect", resolve));
+    known.end('{"from":"known"}\n');
+    await until(() => t.records().length === 1, "the known client's record");
+    expect(t.records().map((r) => r.from)).toEqual(["known"]);
+  });
 });
