@@ -5,6 +5,8 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { collectorConfig, configProblem, type CollectorConfig, type SameSite } from "../../stages/collect/config";
+import { parseByteSize } from "../../stages/shared/byte-size";
+import { parseDurationSeconds } from "../../stages/shared/duration";
 import { StageCounters } from "../../stages/shared/counters";
 import { httpServerErrors } from "../../stages/shared/http-errors";
 import { LineWriter } from "../../stages/shared/line-writer";
@@ -74,6 +76,8 @@ const options = {
   archive: { type: "string", describe: "directory that keeps every raw record in rotating segments, synced to disk before the answer" },
   "archive-segment-bytes": { type: "number", default: 64 * 1024 * 1024, describe: "rotate an archive segment at this size" },
   "archive-segment-seconds": { type: "number", default: 3600, describe: "rotate a non-empty archive segment at this age" },
+  "archive-max-bytes": { type: "string", describe: "remove the oldest archive segments while the archive is larger than this (e.g. 10GiB; default: no limit)" },
+  "archive-max-age": { type: "string", describe: "remove archive segments finished longer ago than this (e.g. 7d, 12h; default: kept)" },
 } as const;
 
 type CollectArgs = ArgumentsCamelCase<{
@@ -107,6 +111,8 @@ type CollectArgs = ArgumentsCamelCase<{
   archive?: string;
   archiveSegmentBytes: number;
   archiveSegmentSeconds: number;
+  archiveMaxBytes?: string;
+  archiveMaxAge?: string;
 }>;
 
 /** The collector configuration the flags describe; throws a one-sentence Error when they make no sense. */
@@ -191,12 +197,18 @@ async function run(args: CollectArgs): Promise<void> {
     capacity,
   );
   const bad = openBadChannel(STAGE, args.bad);
+  const maxBytes = args.archiveMaxBytes === undefined ? undefined : parseByteSize(args.archiveMaxBytes);
+  if (args.archiveMaxBytes !== undefined && maxBytes === undefined) exitWithConfigError(STAGE, `--archive-max-bytes ${args.archiveMaxBytes} is not a size like 10GiB`);
+  const maxAgeSeconds = args.archiveMaxAge === undefined ? undefined : parseDurationSeconds(args.archiveMaxAge);
+  if (args.archiveMaxAge !== undefined && maxAgeSeconds === undefined) exitWithConfigError(STAGE, `--archive-max-age ${args.archiveMaxAge} is not a duration like 7d or 12h`);
   const archive =
     args.archive === undefined
       ? undefined
       : await RawArchive.open(args.archive, {
           segmentBytes: args.archiveSegmentBytes,
           segmentSeconds: args.archiveSegmentSeconds,
+          maxBytes,
+          maxAgeSeconds,
         }).catch((error: Error) => exitWithConfigError(STAGE, `cannot use --archive ${args.archive}: ${error.message}`));
   const collector = new Collector(config, {
     output: queue,

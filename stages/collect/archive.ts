@@ -6,8 +6,11 @@
  * A record is on disk (fdatasync) before `append` resolves, so a 200 means the record survives a crash.
  * Records arriving while one sync runs are committed together by the next one (group commit): one
  * fdatasync serves many concurrent requests.
+ *
+ * Bounded by `maxBytes` and `maxAgeSeconds`: each time a segment is finished (and at open), the oldest
+ * finished segments are removed while the archive is larger, and any finished longer ago.
  */
-import { mkdir, open, readdir, rename, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface ArchiveOptions {
@@ -15,6 +18,10 @@ export interface ArchiveOptions {
   segmentBytes: number;
   /** A non-empty segment is rotated once it is this old, even when no record arrives. */
   segmentSeconds: number;
+  /** The archive's size above which the oldest finished segments are removed (default: no limit). */
+  maxBytes?: number;
+  /** Finished segments older than this (by when they were last written) are removed (default: kept). */
+  maxAgeSeconds?: number;
   /** For tests. */
   now?: () => Date;
 }
@@ -36,6 +43,8 @@ export class RawArchive {
   private closed = false;
   /** Segments finished (renamed) by this archive. */
   readonly finished: string[] = [];
+  /** Segments removed to keep within maxBytes / maxAgeSeconds. */
+  readonly removed: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -57,7 +66,9 @@ export class RawArchive {
       highest = Math.max(highest, Number(match[1]));
       if (match[2]) await finishAbandonedSegment(join(dir, name));
     }
-    return new RawArchive(dir, (highest + 1) % MAX_SEQUENCE, options);
+    const archive = new RawArchive(dir, (highest + 1) % MAX_SEQUENCE, options);
+    await archive.prune();
+    return archive;
   }
 
   /** Resolves when all of `lines` are durably on disk; rejects when none of them is in the archive. */
@@ -146,6 +157,29 @@ export class RawArchive {
     const finishedPath = segment.path.replace(/\.open$/, "");
     await rename(segment.path, finishedPath);
     this.finished.push(finishedPath);
+    await this.prune();
+  }
+
+  /** Removes the oldest finished segments while the archive is over maxBytes, and those past maxAgeSeconds. */
+  private async prune(): Promise<void> {
+    const { maxBytes, maxAgeSeconds } = this.options;
+    if (maxBytes === undefined && maxAgeSeconds === undefined) return;
+    const finished: { name: string; sequence: number; size: number; modified: number }[] = [];
+    for (const name of await readdir(this.dir)) {
+      const match = SEGMENT_NAME.exec(name);
+      if (!match || match[2]) continue;
+      const { size, mtimeMs } = await stat(join(this.dir, name));
+      finished.push({ name, sequence: Number(match[1]), size, modified: mtimeMs });
+    }
+    finished.sort((a, b) => a.sequence - b.sequence);
+    let total = finished.reduce((sum, segment) => sum + segment.size, this.segment?.bytes ?? 0);
+    const oldestKept = maxAgeSeconds === undefined ? -Infinity : this.now().getTime() - maxAgeSeconds * 1000;
+    for (const segment of finished) {
+      if (!(maxBytes !== undefined && total > maxBytes) && segment.modified >= oldestKept) continue;
+      await rm(join(this.dir, segment.name), { force: true });
+      this.removed.push(segment.name);
+      total -= segment.size;
+    }
   }
 
   private async rotateIfOld(): Promise<void> {

@@ -100,4 +100,27 @@ describe("RawArchive", () => {
     expect(names).toHaveLength(2);
     expect(names[1]).toMatch(/-000009\.ndjson$/);
   });
+
+  test("the oldest finished segments are removed while the archive is over maxBytes, and those past maxAgeSeconds", async () => {
+    const dir = tempDir();
+    let now = new Date();
+    const line = JSON.stringify({ pad: "x".repeat(90) }); // 101 bytes with its newline
+    const archive = await RawArchive.open(dir, { segmentBytes: 1, segmentSeconds: 3600, maxBytes: 350, now: () => now });
+    for (let i = 0; i < 6; i++) await archive.append([line]);
+    await archive.close();
+    // Each append finished the segment before it; at most 350 bytes (three segments) are kept, the newest.
+    expect(archive.removed).toEqual([0, 1, 2].map((n) => expect.stringMatching(new RegExp(`-00000${n}\\.ndjson$`))));
+    expect(readdirSync(dir).sort().map((name) => name.slice(-13))).toEqual(["000003.ndjson", "000004.ndjson", "000005.ndjson"]);
+
+    // Age: by when a segment was last written. Eight days on, all three are past a 7-day limit; six days on, none.
+    now = new Date(Date.now() + 6 * 86_400_000);
+    const sixDaysOn = await RawArchive.open(dir, { segmentBytes: 1 << 20, segmentSeconds: 3600, maxAgeSeconds: 7 * 86_400, now: () => now });
+    expect(sixDaysOn.removed).toEqual([]);
+    await sixDaysOn.close();
+    now = new Date(Date.now() + 8 * 86_400_000);
+    const eightDaysOn = await RawArchive.open(dir, { segmentBytes: 1 << 20, segmentSeconds: 3600, maxAgeSeconds: 7 * 86_400, now: () => now });
+    expect(eightDaysOn.removed).toHaveLength(3);
+    await eightDaysOn.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
