@@ -1,16 +1,20 @@
 # Everything a person runs, each target one line of shell. See README.md.
 BUN := node_modules/.bin/bun
 
-.PHONY: up down test bench es es-stop build install typecheck
+.PHONY: up down status test bench es es-stop build install typecheck
 
 install:
 	scripts/install-deps.sh
 
+# Settings: `telemetry up --help`; each flag also as TELEMETRY_<FLAG> or in `--config FILE` (README, make up).
 up: install
-	scripts/up.sh
+	bin/telemetry up
 
 down:
-	@if [ -f data/run/up.pid ]; then kill -TERM "$$(cat data/run/up.pid)"; else echo "telemetry is not running"; fi
+	@bin/telemetry down
+
+status:
+	@bin/telemetry status
 
 test:
 	scripts/test.sh

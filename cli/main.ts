@@ -16,9 +16,11 @@ import replay from "./commands/replay";
 import iglu from "./commands/iglu";
 import enrich from "./commands/enrich";
 import logsListen from "./commands/logs-listen";
+import up from "./commands/up";
+import { down, status } from "./commands/status";
 import dashboard from "./commands/dashboard";
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, dashboard];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, dashboard, up, status, down];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

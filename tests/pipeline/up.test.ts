@@ -1,5 +1,5 @@
 /**
- * `make up` end to end: scripts/up.sh joins the real stages with FIFOs on the SQLite default; the real
+ * `make up` end to end: `telemetry up` runs the real stages under its supervisor on the SQLite default; the real
  * node tracker and a raw log sender feed it; stopping it must drain everything into the store, the PII
  * enrichment's events included.
  */
@@ -62,21 +62,11 @@ writeFileSync(
 );
 const [collectPort, logsPort, igluPort, dashboardPort] = freePorts(4);
 const ports = { collect: collectPort!, logs: logsPort!, iglu: igluPort!, dashboard: dashboardPort! };
-const pipeline = Bun.spawn(["bash", "scripts/up.sh"], {
-  cwd: root,
-  env: {
-    ...process.env,
-    ES_URL: "",
-    DATA: data,
-    ENRICHMENTS: enrichments,
-    COLLECT_PORT: String(ports.collect),
-    LOGS_PORT: String(ports.logs),
-    IGLU_PORT: String(ports.iglu),
-    DASHBOARD_PORT: String(ports.dashboard),
-  },
-  stdout: "pipe",
-  stderr: "pipe",
-});
+const pipeline = Bun.spawn(
+  [join(root, "bin/telemetry"), "up", "--data", data, "--enrichments", enrichments, "--collect-port", String(ports.collect),
+    "--logs-port", String(ports.logs), "--iglu-port", String(ports.iglu), "--dashboard-port", String(ports.dashboard)],
+  { cwd: data, stdout: "pipe", stderr: "pipe" },
+);
 const pipelineStderr = collectText(pipeline.stderr);
 afterAll(() => {
   if (pipeline.exitCode === null) pipeline.kill("SIGKILL");
@@ -96,7 +86,7 @@ test("events and logs sent to `make up` all land in SQLite, good and bad apart, 
   await waitFor("the startup line", async () => pipelineStderr.text().includes("collector on"));
   expect(pipelineStderr.text()).toContain(
     `collector on http://127.0.0.1:${ports.collect}, logs on tcp://127.0.0.1:${ports.logs}, Iglu on http://127.0.0.1:${ports.iglu} ` +
-      "(127.0.0.1: this machine only; COLLECT_HOST=0.0.0.0 and LOGS_HOST=0.0.0.0 make up lets other machines in)",
+      "(127.0.0.1: this machine only; --collect-host 0.0.0.0 and --logs-host 0.0.0.0 let other machines in)",
   );
   for (const port of [ports.collect, ports.logs, ports.iglu]) {
     const refused = await Bun.connect({ hostname: "127.0.0.2", port, socket: { data() {} } }).then(
