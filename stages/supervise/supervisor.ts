@@ -411,10 +411,12 @@ export class Supervisor {
       stages: this.stages.map((stage) => {
         const before = oldest.stages[stage.spec.name] ?? stage.counts;
         const rate = (key: keyof Stage["counts"]) => Math.round(((stage.counts[key] - before[key]) / seconds) * 10) / 10;
+        // A stage keeps the name crash-looping, started or not, until an instance runs long enough to count as healthy.
+        const provenHealthy = stage.instance !== null && now - stage.instance.startedAt >= this.config.restart.healthyAfterMs;
         return {
           name: stage.spec.name,
           kind: stage.spec.kind,
-          state: stage.state,
+          state: stage.state === "running" && stage.restart.crashLooping && !provenHealthy ? "crash-looping" : stage.state,
           pid: stage.instance?.process.pid ?? null,
           restarts: Math.max(0, stage.starts - 1),
           startedAt: stage.instance ? new Date(stage.instance.startedAt).toISOString() : null,

@@ -56,12 +56,28 @@ export async function killUps(): Promise<void> {
   running.clear();
 }
 
-export async function startUp(args: string[] = []): Promise<Up> {
-  const data = mkdtempSync(join(tmpdir(), "telemetry-up-"));
+export interface StartOptions {
+  /** A data folder to use again (another run's); default a new one. */
+  data?: string;
+  /** When the run counts as started; default every stage running. */
+  started?: (status: SupervisorStatus) => boolean;
+}
+
+export async function startUp(args: string[] = [], options: StartOptions = {}): Promise<Up> {
+  const data = options.data ?? mkdtempSync(join(tmpdir(), "telemetry-up-"));
+  const started = options.started ?? ((status: SupervisorStatus) => status.stages.every((stage) => stage.state === "running"));
   const [collectPort, logsPort, igluPort] = freePorts(3);
+  const defaults: Record<string, string> = {
+    "--collect-port": String(collectPort),
+    "--logs-port": String(logsPort),
+    "--iglu-port": String(igluPort),
+    "--dashboard-port": "0",
+    "--drain-timeout": "5",
+    "--restart-max-delay": "2",
+  };
+  const chosen = Object.entries(defaults).filter(([flag]) => !args.includes(flag)).flat();
   const child = Bun.spawn(
-    [telemetry, "up", "--data", data, "--collect-port", String(collectPort), "--logs-port", String(logsPort), "--iglu-port", String(igluPort),
-      "--dashboard-port", "0", "--drain-timeout", "5", "--restart-max-delay", "2", ...args],
+    [telemetry, "up", "--data", data, ...chosen, ...args],
     { cwd: data, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
   );
   running.add(child);
@@ -75,13 +91,19 @@ export async function startUp(args: string[] = []): Promise<Up> {
       .join("\n") + `\n--- telemetry up\n${stderr.text()}`;
   await until(
     "every stage to run and the collector to answer",
-    async () =>
+    async () => {
+      if (child.exitCode !== null) return true;
+      return (
       existsSync(statusFile) &&
-      status().stages.every((stage) => stage.state === "running") &&
-      (await fetch(`http://127.0.0.1:${collectPort}/health`)).ok,
+      status().state === "running" &&
+      started(status()) &&
+      (await fetch(`http://127.0.0.1:${collectPort}/health`)).ok
+      );
+    },
     120_000,
     logs,
   );
+  if (child.exitCode !== null) throw new Error(`telemetry up exited with ${child.exitCode}:\n${stderr.text()}`);
   return {
     data,
     collectPort: collectPort!,
