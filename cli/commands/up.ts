@@ -142,6 +142,8 @@ async function run(args: UpArgs): Promise<void> {
     };
     process.on("SIGTERM", () => void stop());
     process.on("SIGINT", () => void stop());
+    // The supervisor holds every line in flight: a mistake of its own is reported, not a reason to drop them all.
+    process.on("unhandledRejection", (reason) => say(STAGE, `internal error (still running): ${(reason as Error)?.stack ?? reason}`));
   } catch (error) {
     if (error instanceof ConfigError) exitWithConfigError(STAGE, error.message);
     throw error;

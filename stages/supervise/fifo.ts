@@ -65,7 +65,8 @@ export function stageInput(path: string): StageInput {
   return {
     stageFd,
     async write(bytes) {
-      sink.write(bytes);
+      // Either may return a promise that rejects (EPIPE once the stage is gone): both are awaited.
+      await sink.write(bytes);
       await sink.flush();
     },
     end() {
