@@ -49,6 +49,8 @@ test("a stage that cannot start is reported as crash-looping, tried at growing i
     await until("the events to be stored", async () => (await storedInSqlite(join(up.data, "telemetry.db"))).good.length === 20, 60_000, up.logs);
     expect(new Set((await storedInSqlite(join(up.data, "telemetry.db"))).good)).toEqual(answered);
 
+    // status.json is rewritten each second, so its totals may trail the store by up to a second.
+    await until("status.json to count the stored events", () => up.stage("sink-good").totals.out === 20, 60_000, up.logs);
     const table = Bun.spawnSync([telemetry, "status", "--data", up.data], { stdout: "pipe" }).stdout.toString();
     expect(table).toMatch(/^iglu\s+crash-looping\s+\S+\s+\d+/m);
     expect(table).toMatch(/^sink-good\s+up\s+\d+\s+0/m);
