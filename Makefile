@@ -1,7 +1,7 @@
 # Everything a person runs, each target one line of shell. See README.md.
 BUN := node_modules/.bin/bun
 
-.PHONY: up down status test bench es es-stop build install typecheck
+.PHONY: up down status test bench es es-stop kafka kafka-stop build install typecheck
 
 install:
 	scripts/install-deps.sh
@@ -29,6 +29,13 @@ es: install
 
 es-stop:
 	scripts/es.sh stop
+
+kafka:
+	scripts/kafka.sh start
+	@echo "Kafka: $$(scripts/kafka.sh url)  (stop with: make kafka-stop)"
+
+kafka-stop:
+	scripts/kafka.sh stop
 
 # The executable holds the code and the dashboard's pages (Bun bundles the HTML it imports); the schema registry and the enrichments' data files go beside it in
 # dist/share/, where a compiled telemetry looks for them (stages/shared/shipped-files.ts).

@@ -25,8 +25,9 @@ fi
 $want_test || exit 0
 
 # Debian packages: Java logging libraries for the logback client test, Chromium for the browser tracker,
-# openssl for TLS test certificates, curl for the Elasticsearch baseline.
-packages=(liblogback-java liblogstash-logback-encoder-java libdisruptor-java chromium openssl curl procps)
+# openssl for TLS test certificates, curl for the Elasticsearch baseline; for the Kafka tests, kcat (an
+# independent Kafka client) and thrift-compiler (Apache's Thrift, to check our CollectorPayload codec).
+packages=(liblogback-java liblogstash-logback-encoder-java libdisruptor-java chromium openssl curl procps kcat thrift-compiler)
 $want_bench && packages+=(rsyslog wrk)
 missing=()
 for package in "${packages[@]}"; do
@@ -42,5 +43,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Elasticsearch from Maven Central (downloaded once into .cache/).
+# Elasticsearch and the Kafka broker from Maven Central (downloaded once into .cache/).
 scripts/es.sh fetch
+scripts/kafka.sh fetch
