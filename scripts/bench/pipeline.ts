@@ -10,19 +10,20 @@
  *   - each stage's peak RSS, and its CPU time per event (user + system, from /proc) over the half-rate run,
  *     the load generator's included.
  * One JSON row per figure, as the other bench scripts print them. The machine is shared with the stages
- * and the generator: the figures are what this box does with all of them on it.
+ * and the generator (its own process, lib/load-generator.ts, so its CPU time is counted apart): the
+ * figures are what this box does with all of them on it.
  */
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { runOf, sequenceOf, type GeneratorOptions, type GeneratorResult } from "./lib/load-generator";
 import { peakRssMb } from "./lib/measure";
 
 const repo = join(import.meta.dir, "../..");
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 8);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 12);
 const CATCH_UP_MS = 3000;
-const MAX_IN_FLIGHT = 4000;
 
 type Method = "get" | "post";
 
@@ -91,91 +92,24 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Event ids that carry the run and the send order, so the store tells which event arrived when. */
-function eventId(run: number, sequence: number): string {
-  return `${run.toString(16).padStart(8, "0")}-0000-4000-8000-${sequence.toString(16).padStart(12, "0")}`;
-}
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-function sequenceOf(id: string): number {
-  return parseInt(id.slice(-12), 16);
-}
-
-function runOf(id: string): number {
-  return parseInt(id.slice(0, 8), 16);
-}
-
-function eventParameters(run: number, sequence: number, now: number): Record<string, string> {
-  return {
-    e: "pv",
-    p: "web",
-    tv: "js-4.0.0",
-    aid: "bench",
-    eid: eventId(run, sequence),
-    dtm: String(now),
-    stm: String(now),
-    url: `https://shop.example.com/products/${sequence % 500}?ref=mail`,
-    page: "Product",
-    refr: "https://mail.example.com/",
-    res: "1280x720",
-    lang: "en-US",
-    duid: "4d6a8a6c-8b7b-4a57-8f32-4f1f6b6c2d11",
-    sid: "1b7b0f0e-3b4c-4f2e-9a57-6f6e8c0a2b33",
-    vid: "3",
-  };
-}
-
-/** Sends events at `perSecond` for `seconds`, open loop: a request is due at its time whether or not the last one was answered. */
-async function sendAt(port: number, method: Method, run: number, firstSequence: number, perSecond: number, seconds: number) {
-  const perRequest = method === "post" ? 10 : 1;
-  const total = Math.round(perSecond * seconds);
-  const sentAt = new Float64Array(total);
-  const statuses = new Map<number, number>();
-  let inFlight = 0;
-  let sent = 0;
-  let behind = false;
-  const started = performance.now();
-  const requests: Promise<void>[] = [];
-  const send = (sequence: number, count: number) => {
-    const now = Date.now();
-    for (let i = 0; i < count; i++) sentAt[sequence - firstSequence + i] = now;
-    let request: Promise<Response>;
-    if (method === "get") {
-      request = fetch(`http://127.0.0.1:${port}/i?${new URLSearchParams(eventParameters(run, sequence, now))}`);
-    } else {
-      const data = Array.from({ length: count }, (_, i) => eventParameters(run, sequence + i, now));
-      request = fetch(`http://127.0.0.1:${port}/com.snowplowanalytics.snowplow/tp2`, {
-        method: "POST",
-        headers: { "content-type": "application/json; charset=UTF-8" },
-        body: JSON.stringify({ schema: "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", data }),
-      });
-    }
-    inFlight++;
-    requests.push(
-      request.then(
-        async (response) => {
-          await response.arrayBuffer();
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + count);
-        },
-        () => void statuses.set(-1, (statuses.get(-1) ?? 0) + count),
-      ).finally(() => inFlight--),
-    );
-  };
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
-    while (sent + perRequest <= due || (sent < due && due === total)) {
-      if (inFlight >= MAX_IN_FLIGHT) {
-        behind = true;
-        break;
-      }
-      const count = Math.min(perRequest, total - sent);
-      send(firstSequence + sent, count);
-      sent += count;
-    }
-    await Bun.sleep(2);
-  }
-  await Promise.all(requests);
-  const sendSeconds = (performance.now() - started) / 1000;
-  return { total, sentAt, statuses, lastSentAt: Date.now(), generatorKeptUp: !behind && sendSeconds < seconds * 1.1 };
+/** Sends events at `perSecond` for `seconds` from the load generator's own process (lib/load-generator.ts). */
+async function sendAt(port: number, method: Method, run: number, perSecond: number, seconds: number) {
+  const sentAtFile = join(mkdtempSync(join(tmpdir(), "bench-load-")), "sent-at");
+  const options: GeneratorOptions = { port, method, run, perSecond, seconds, connections: CONNECTIONS, sentAtFile };
+  const generator = Bun.spawn([process.execPath, join(import.meta.dir, "lib/load-generator.ts"), JSON.stringify(options)], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const [output] = await Promise.all([new Response(generator.stdout).text(), generator.exited]);
+  if (generator.exitCode !== 0) throw new Error(`the load generator exited with ${generator.exitCode}`);
+  const result = JSON.parse(output) as GeneratorResult;
+  const sentAt = new Float64Array(readFileSync(sentAtFile).buffer.slice(0));
+  rmSync(dirname(sentAtFile), { recursive: true, force: true });
+  const statuses = new Map(Object.entries(result.statuses).map(([status, count]) => [Number(status), count]));
+  return { total: result.total, sentAt, statuses, lastSentAt: result.lastSentAt, generatorKeptUp: result.keptUp, generatorCpuMicros: result.cpuMicros, generatorPeakRssMb: result.peakRssMb };
 }
 
 /** Watches the good table: when each event of `run` was first seen there (ms since the epoch, by sequence). */
@@ -231,7 +165,7 @@ async function step(pipeline: Pipeline, method: Method, perSecond: number) {
   const run = ++runNumber;
   const watcher = new StoreWatcher(join(pipeline.data, "telemetry.db"), run);
   watcher.start();
-  const result = await sendAt(pipeline.port, method, run, 0, perSecond, STEP_SECONDS);
+  const result = await sendAt(pipeline.port, method, run, perSecond, STEP_SECONDS);
   const answered = result.statuses.get(200) ?? 0;
   const caughtUp = await watcher.until(answered, result.lastSentAt + CATCH_UP_MS);
   // Then let the rest drain, so the next step starts from an empty pipeline.
@@ -253,7 +187,7 @@ function percentile(sorted: number[], p: number): number {
 async function measure(method: Method): Promise<void> {
   const pipeline = await Pipeline.start();
   try {
-    let rate = method === "get" ? 1000 : 2000;
+    let rate = Number(process.env.BENCH_START_RATE ?? 2000);
     let best = 0;
     let generatorLimited = false;
     for (let attempt = 0; attempt < 12; attempt++) {
@@ -273,13 +207,13 @@ async function measure(method: Method): Promise<void> {
     const watcher = new StoreWatcher(join(pipeline.data, "telemetry.db"), run);
     const stages = pipeline.stages().filter((stage) => stage.pid !== null);
     const cpuBefore = new Map(stages.map((stage) => [stage.name, cpuSeconds(stage.pid!)]));
-    const generatorBefore = process.cpuUsage();
+    const watcherBefore = process.cpuUsage();
     watcher.start();
-    const result = await sendAt(pipeline.port, method, run, 0, half, LATENCY_SECONDS);
+    const result = await sendAt(pipeline.port, method, run, half, LATENCY_SECONDS);
     const answered = result.statuses.get(200) ?? 0;
     await watcher.until(answered, Date.now() + 60_000);
     watcher.stop();
-    const generatorCpu = process.cpuUsage(generatorBefore);
+    const watcherCpu = process.cpuUsage(watcherBefore);
     const latencies: number[] = [];
     for (const [sequence, seen] of watcher.seenAt) latencies.push(seen - result.sentAt[sequence]!);
     latencies.sort((a, b) => a - b);
@@ -301,7 +235,16 @@ async function measure(method: Method): Promise<void> {
       JSON.stringify({
         area: `pipeline ${method.toUpperCase()} load generator`,
         metric: "CPU µs/event",
-        value: Math.round((generatorCpu.user + generatorCpu.system) / Math.max(answered, 1)),
+        value: Math.round(result.generatorCpuMicros / Math.max(answered, 1)),
+        peak_rss_mb: Math.round(result.generatorPeakRssMb * 10) / 10,
+      }),
+    );
+    // The bench itself, polling the store for the events' arrival: it shares the machine too.
+    console.log(
+      JSON.stringify({
+        area: `pipeline ${method.toUpperCase()} store watcher`,
+        metric: "CPU µs/event",
+        value: Math.round((watcherCpu.user + watcherCpu.system) / Math.max(answered, 1)),
         peak_rss_mb: Math.round(peakRssMb(process.pid) * 10) / 10,
       }),
     );
@@ -310,5 +253,5 @@ async function measure(method: Method): Promise<void> {
   }
 }
 
-await measure("get");
-await measure("post");
+// BENCH_METHODS=get (or post) measures one of them only.
+for (const method of (process.env.BENCH_METHODS ?? "get,post").split(",") as Method[]) await measure(method);
