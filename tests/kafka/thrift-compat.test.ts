@@ -15,7 +15,7 @@ import { SAMPLE_PAYLOADS } from "./payload-samples";
 const IDL = join(import.meta.dir, "collector-payload.thrift");
 const JAVA = join(import.meta.dir, "thrift-java");
 const dir = mkdtempSync(join(tmpdir(), "thrift-compat-"));
-const requireHere = createRequire(import.meta.path);
+const require = createRequire(import.meta.path);
 
 async function run(command: string[], stdin?: string): Promise<string> {
   const child = Bun.spawn(command, { cwd: dir, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
@@ -29,7 +29,7 @@ interface ApacheStruct {
   read(protocol: unknown): void;
 }
 let ApachePayload: new (fields?: Record<string, unknown>) => ApacheStruct & Record<string, unknown>;
-const thrift = requireHere("thrift") as {
+const thrift = require("thrift") as {
   TBufferedTransport: new (buffer: unknown, onFlush: (bytes: Buffer) => void) => { flush(): void };
   TFramedTransport: new (buffer: Buffer) => unknown;
   TBinaryProtocol: new (transport: unknown) => unknown;
@@ -41,9 +41,9 @@ beforeAll(async () => {
   // The generated module requires "thrift" and "node-int64"; point it at this repository's copies.
   const generated = join(dir, "collector-payload_types.js");
   let source = readFileSync(generated, "utf8");
-  for (const name of ["thrift", "node-int64"]) source = source.replaceAll(`require('${name}')`, `require(${JSON.stringify(requireHere.resolve(name))})`);
+  for (const name of ["thrift", "node-int64"]) source = source.replaceAll(`require('${name}')`, `require(${JSON.stringify(require.resolve(name))})`);
   writeFileSync(generated, source);
-  ApachePayload = requireHere(generated).CollectorPayload;
+  ApachePayload = require(generated).CollectorPayload;
   // Maven keeps what it fetched in ~/.m2, so only the first run on a machine downloads.
   await run(["mvn", "-q", "-B", "-f", join(JAVA, "pom.xml"), "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${join(dir, "libs")}`]);
   await run(["javac", "-nowarn", "-d", join(dir, "classes"), "-cp", `${join(dir, "libs")}/*`, join(dir, "dev/telemetry/thrift/CollectorPayload.java"), join(JAVA, "RoundTrip.java")]);
