@@ -31,6 +31,7 @@ const options = {
   "archive-max-bytes": { type: "string", default: "10GiB", describe: "archive size above which the oldest segments are removed" },
   "archive-max-age": { type: "string", default: "7d", describe: "age (e.g. 12h, 7d) past which archive segments are removed" },
   "collect-queue-size": { type: "string", default: "32MiB", describe: "the collector's queue (records, or bytes like 32MiB); when full, trackers get 503" },
+  "sink-batch-ms": { type: "number", default: 250, describe: "each sink stores a partial batch after this many ms (the sinks' --batch-ms): the most a quiet pipeline adds to an event's way to the store" },
   "drain-timeout": { type: "number", default: 10, describe: "seconds a stopping stage gets to finish before it is asked to stop, and again before it is killed" },
   "hold-bytes": { type: "string", default: "64MiB", describe: "unacknowledged lines each hop holds before it stops reading the stages writing it" },
   "restart-max-delay": { type: "number", default: 30, describe: "longest wait, in seconds, before a stage that keeps exiting is started again" },
@@ -52,6 +53,7 @@ type UpArgs = ArgumentsCamelCase<{
   archiveMaxBytes: string;
   archiveMaxAge: string;
   collectQueueSize: string;
+  sinkBatchMs: number;
   drainTimeout: number;
   holdBytes: string;
   restartMaxDelay: number;
@@ -79,6 +81,7 @@ async function run(args: UpArgs): Promise<void> {
   try {
     bytes(args.archiveMaxBytes, "archive-max-bytes");
     if (parseDurationSeconds(args.archiveMaxAge) === undefined) throw new ConfigError(`--archive-max-age ${args.archiveMaxAge} is not a duration like 7d or 12h`);
+    if (!(args.sinkBatchMs > 0)) throw new ConfigError("--sink-batch-ms must be a number of milliseconds above 0");
     if (!(args.drainTimeout > 0)) throw new ConfigError("--drain-timeout must be a number of seconds above 0");
     if (!(args.restartMaxDelay > 0)) throw new ConfigError("--restart-max-delay must be a number of seconds above 0");
     const config = {
@@ -98,6 +101,7 @@ async function run(args: UpArgs): Promise<void> {
       archiveMaxBytes: args.archiveMaxBytes,
       archiveMaxAge: args.archiveMaxAge,
       collectQueueSize: args.collectQueueSize,
+      sinkBatchMs: args.sinkBatchMs,
       drainSeconds: args.drainTimeout,
       holdBytes: bytes(args.holdBytes, "hold-bytes"),
       restart: { ...DEFAULT_RESTART_POLICY, maxDelayMs: args.restartMaxDelay * 1000 },

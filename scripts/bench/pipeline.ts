@@ -56,7 +56,7 @@ class Pipeline {
     const [collect, logs, iglu] = freePorts(3);
     const child = Bun.spawn(
       [join(repo, "bin/telemetry"), "up", "--data", data, "--collect-port", String(collect), "--logs-port", String(logs),
-        "--iglu-port", String(iglu), "--dashboard-port", "0"],
+        "--iglu-port", String(iglu), "--dashboard-port", "0", ...(process.env.BENCH_UP_ARGS?.split(" ").filter(Boolean) ?? [])],
       { cwd: data, stdin: "ignore", stdout: "ignore", stderr: "inherit" },
     );
     const pipeline = new Pipeline(data, collect!, child);
@@ -70,6 +70,11 @@ class Pipeline {
       await Bun.sleep(200);
     }
     return pipeline;
+  }
+
+  /** The `telemetry up` process itself (bin/telemetry execs Bun): it relays every line between the stages. */
+  get supervisorPid(): number {
+    return this.child.pid;
   }
 
   stages(): StageStatus[] {
@@ -190,7 +195,9 @@ async function measure(method: Method): Promise<void> {
     let rate = Number(process.env.BENCH_START_RATE ?? 2000);
     let best = 0;
     let generatorLimited = false;
-    for (let attempt = 0; attempt < 12; attempt++) {
+    // BENCH_CPU_RATE=N skips the search and measures at N/s only (to compare CPU per event between changes).
+    const fixedRate = process.env.BENCH_CPU_RATE === undefined ? undefined : Number(process.env.BENCH_CPU_RATE);
+    for (let attempt = 0; fixedRate === undefined && attempt < 12; attempt++) {
       const { sustained, generatorKeptUp } = await step(pipeline, method, rate);
       if (!sustained) {
         generatorLimited = !generatorKeptUp;
@@ -200,12 +207,12 @@ async function measure(method: Method): Promise<void> {
       rate = Math.round(rate * 1.3);
     }
     const target = "≥ 15,000 events/s; p99 < 1 s at half";
-    console.log(JSON.stringify({ area: `pipeline ${method.toUpperCase()}`, metric: `sustained events/s${generatorLimited ? " (generator-limited)" : ""}`, value: best, target }));
+    if (fixedRate === undefined) console.log(JSON.stringify({ area: `pipeline ${method.toUpperCase()}`, metric: `sustained events/s${generatorLimited ? " (generator-limited)" : ""}`, value: best, target }));
 
-    const half = Math.max(100, Math.round(best / 2));
+    const half = fixedRate ?? Math.max(100, Math.round(best / 2));
     const run = ++runNumber;
     const watcher = new StoreWatcher(join(pipeline.data, "telemetry.db"), run);
-    const stages = pipeline.stages().filter((stage) => stage.pid !== null);
+    const stages = [{ name: "supervisor (relays)", pid: pipeline.supervisorPid, state: "running" }, ...pipeline.stages().filter((stage) => stage.pid !== null)];
     const cpuBefore = new Map(stages.map((stage) => [stage.name, cpuSeconds(stage.pid!)]));
     const watcherBefore = process.cpuUsage();
     watcher.start();

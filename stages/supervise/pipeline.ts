@@ -37,6 +37,8 @@ export interface UpConfig {
   archiveMaxAge: string;
   /** The collector's --queue-size. */
   collectQueueSize: string;
+  /** The sinks' --batch-ms: a partial batch is stored after this long. */
+  sinkBatchMs: number;
   /** Seconds a stopping stage gets to finish before it is asked again (SIGTERM) and then killed. */
   drainSeconds: number;
   /** Bytes of unacknowledged lines each hop holds before it stops reading its writers. */
@@ -84,7 +86,8 @@ export function storeDescription(config: Pick<UpConfig, "es" | "db">): string {
 /** The stages in the order they start: services and stores' readers first, so nothing waits on a missing reader. */
 export function pipelineStages(config: UpConfig): StageSpec[] {
   const store = storeArgs(config);
-  const drain = ["--drain-timeout", String(config.drainSeconds)];
+  // Every sink gets the drain time and the batch interval.
+  const sinkFlags = ["--drain-timeout", String(config.drainSeconds), "--batch-ms", String(config.sinkBatchMs)];
   const stages: StageSpec[] = [
     {
       name: "iglu",
@@ -97,10 +100,10 @@ export function pipelineStages(config: UpConfig): StageSpec[] {
     stages.push({ name: "dashboard", kind: "service", args: ["dashboard", "--host", "127.0.0.1", "--port", String(config.dashboardPort), ...store] });
   }
   stages.push(
-    { name: "sink-bad", kind: "stage", args: ["sink-bad", ...store, ...drain], input: "bad", bad: { file: join(config.data, "sink-bad.failed.ndjson") }, sink: true },
-    { name: "sink-good", kind: "stage", args: ["sink-good", ...store, ...drain], input: "good", bad: "bad", sink: true },
-    { name: "sink-pii", kind: "stage", args: ["sink", "--index", "pii", "--mapping", "good", ...store, ...drain], input: "pii", bad: "bad", sink: true },
-    { name: "sink-logs", kind: "stage", args: ["sink", "--index", "logs-%Y.%m.%d", ...store, ...drain], input: "logs", bad: "bad", sink: true },
+    { name: "sink-bad", kind: "stage", args: ["sink-bad", ...store, ...sinkFlags], input: "bad", bad: { file: join(config.data, "sink-bad.failed.ndjson") }, sink: true },
+    { name: "sink-good", kind: "stage", args: ["sink-good", ...store, ...sinkFlags], input: "good", bad: "bad", sink: true },
+    { name: "sink-pii", kind: "stage", args: ["sink", "--index", "pii", "--mapping", "good", ...store, ...sinkFlags], input: "pii", bad: "bad", sink: true },
+    { name: "sink-logs", kind: "stage", args: ["sink", "--index", "logs-%Y.%m.%d", ...store, ...sinkFlags], input: "logs", bad: "bad", sink: true },
     {
       name: "enrich",
       kind: "stage",
