@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { portOption, withExamples } from "../command";
 import { exitWithConfigError, say, shutdownSignal, VERSION } from "../runtime";
+import { DEFAULT_SCAN_LIMIT } from "../../stages/dashboard/store";
 import { DEFAULT_DB_PATH, storeConnectionOptions } from "./sink";
 
 const STAGE = "dashboard";
@@ -24,6 +25,7 @@ interface DashboardArgs {
   iglu?: string;
   accessToken?: string;
   allowReset: boolean;
+  scanLimit: number;
 }
 
 const dashboard: CommandModule<object, DashboardArgs> = {
@@ -52,6 +54,12 @@ const dashboard: CommandModule<object, DashboardArgs> = {
       .option("good-index", { type: "string", default: "good", describe: "where good events are: SQLite table, or Elasticsearch index NAME and NAME-*" })
       .option("bad-index", { type: "string", default: "bad", describe: "where bad rows are (as --good-index)" })
       .option("logs-index", { type: "string", default: "logs", describe: "where logs are (as --good-index; the sink writes logs-%Y.%m.%d)" })
+      .option("scan-limit", {
+        type: "number",
+        default: DEFAULT_SCAN_LIMIT,
+        describe:
+          "SQLite: a search or sort on a field without an indexed column (or a bare word) reads only the newest N records of the time range, and the page says so",
+      })
       .option("iglu", {
         type: "string",
         describe: "schema registry shown on the Schemas page and served at /micro/iglu (as enrich's --iglu); the embedded one is always there",
@@ -65,6 +73,7 @@ const dashboard: CommandModule<object, DashboardArgs> = {
     if (!isLoopback(args.host) && !args.accessToken) {
       exitWithConfigError(STAGE, `listening on ${args.host} needs an access token (--access-token or TELEMETRY_ACCESS_TOKEN); without one bind 127.0.0.1`);
     }
+    if (!Number.isSafeInteger(args.scanLimit) || args.scanLimit < 1) exitWithConfigError(STAGE, `--scan-limit must be a whole number, 1 or more`);
     const store = await openStore(args);
     const registry = await SchemaRegistry.open(args.iglu).catch((error: Error) => exitWithConfigError(STAGE, `--iglu: ${error.message}`));
     let server: ReturnType<typeof serveDashboard>;
@@ -94,7 +103,7 @@ const dashboard: CommandModule<object, DashboardArgs> = {
 async function openStore(args: DashboardArgs) {
   if (!args.es) {
     const { SqliteDashboardStore } = await import("../../stages/dashboard/sqlite-store");
-    return new SqliteDashboardStore(args.db, { good: args.goodIndex, bad: args.badIndex, logs: args.logsIndex });
+    return new SqliteDashboardStore(args.db, { good: args.goodIndex, bad: args.badIndex, logs: args.logsIndex }, undefined, args.scanLimit);
   }
   const { EsDashboardStore } = await import("../../stages/dashboard/es-store");
   try {

@@ -7,8 +7,13 @@
  * whole 30 days and over the last 24 hours: p50 and p95 of ROUNDS runs after one warm-up. Beside some
  * SQLite queries, the same question asked the way the store was queried before its indexed columns
  * (a JSON path on every row) is the baseline. Also the UI bundle's size, gzipped.
+ *
+ * Filling takes most of a run (about 10 minutes per store here), so to measure a change again:
+ * BENCH_DASHBOARD_DIR keeps the SQLite file there (and reuses it when present), BENCH_DASHBOARD_ES_PREFIX
+ * names the Elasticsearch indices (kept, and reused when present), BENCH_DASHBOARD_STORES picks
+ * `sqlite`, `es` or both (the default).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,9 +31,15 @@ const repo = resolve(import.meta.dir, "../..");
 const EVENTS = Number(process.env.BENCH_DASHBOARD_EVENTS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_DASHBOARD_ROUNDS ?? 20);
 const DAY = 86_400_000;
-const work = mkdtempSync(join(tmpdir(), "bench-dashboard-"));
+const keptDir = process.env.BENCH_DASHBOARD_DIR;
+const work = keptDir ? (mkdirSync(keptDir, { recursive: true }), resolve(keptDir)) : mkdtempSync(join(tmpdir(), "bench-dashboard-"));
+const keptPrefix = process.env.BENCH_DASHBOARD_ES_PREFIX;
+const stores = (process.env.BENCH_DASHBOARD_STORES ?? "sqlite,es").split(",");
 const log = (message: string) => process.stderr.write(`bench dashboard: ${message}\n`);
-const now = Date.now();
+/** The events' times end here; a kept store is asked about the same ranges as when it was filled. */
+const nowFile = join(work, "now");
+const now = keptDir && existsSync(nowFile) ? Number(readFileSync(nowFile, "utf8")) : Date.now();
+if (keptDir) writeFileSync(nowFile, String(now));
 
 const APPS = ["shop-web", "shop-app", "blog", "docs", "checkout"];
 const NAMES = [
@@ -212,14 +223,10 @@ async function esScript(command: string, port: number): Promise<void> {
   if ((await child.exited) !== 0) throw new Error(`scripts/es.sh ${command} failed`);
 }
 
-let ownPort: number | null = null;
-try {
-  const size = await bundleSize();
-  console.log(JSON.stringify({ area: "dashboard UI", metric: "bundle, gzipped KB", value: size / 1024, target: "< 150 KB" }));
-  log(`UI bundle: ${(size / 1024).toFixed(1)} KB gzipped`);
-
+async function measureSqlite(): Promise<void> {
   const db = join(work, "telemetry.db");
-  await fill(["--db", db], "");
+  if (keptDir && existsSync(db)) log(`reusing ${db}`);
+  else await fill(["--db", db], "");
   const sqlite = new SqliteDashboardStore(db);
   const raw = new Database(db, { readonly: true });
   const from = now - 30 * DAY;
@@ -230,7 +237,9 @@ try {
   });
   raw.close();
   await sqlite.close();
+}
 
+async function measureEs(): Promise<void> {
   let url = process.env.ES_URL;
   if (!url) {
     const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -240,16 +249,29 @@ try {
     await esScript("start", ownPort);
     url = `http://127.0.0.1:${ownPort}`;
   }
-  const prefix = `bench-dashboard-${Date.now().toString(36)}-`;
-  await fill(["--es", url], prefix);
+  const prefix = keptPrefix ?? `bench-dashboard-${Date.now().toString(36)}-`;
+  const present = keptPrefix !== undefined && (await fetch(`${url}/${prefix}good`, { method: "HEAD" })).ok;
+  if (present) log(`reusing the indices ${prefix}*`);
+  else await fill(["--es", url], prefix);
   await fetch(`${url}/${prefix}*/_refresh`, { method: "POST" });
   const es = new EsDashboardStore({ urls: [url], families: { good: `${prefix}good`, bad: `${prefix}bad`, logs: `${prefix}logs` } });
   await measureStore("Elasticsearch", es);
   await es.close();
+  if (keptPrefix) return;
   // Deleting by wildcard is refused (action.destructive_requires_name): by name.
   const names = Object.keys(await (await fetch(`${url}/${prefix}*/_settings`)).json());
   if (names.length > 0) await fetch(`${url}/${names.join(",")}`, { method: "DELETE" });
+}
+
+let ownPort: number | null = null;
+try {
+  const size = await bundleSize();
+  console.log(JSON.stringify({ area: "dashboard UI", metric: "bundle, gzipped KB", value: size / 1024, target: "< 150 KB" }));
+  log(`UI bundle: ${(size / 1024).toFixed(1)} KB gzipped`);
+
+  if (stores.includes("sqlite")) await measureSqlite();
+  if (stores.includes("es")) await measureEs();
 } finally {
   if (ownPort !== null) await esScript("remove", ownPort).catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
+  if (!keptDir) rmSync(work, { recursive: true, force: true });
 }

@@ -93,7 +93,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
         offset: integerParam(params, "offset", 0, 1_000_000),
         limit: integerParam(params, "limit", 50, LARGEST_PAGE),
       });
-      return json(200, family === "bad" ? { total: page.total, rows: page.rows.map(readableBadRow) } : page);
+      return json(200, family === "bad" ? { ...page, rows: page.rows.map(readableBadRow) } : page);
     }
     if (first === "bad" && second === "overview") return json(200, await badRowsOverview(store, range()));
     if (first === "bad" && second === "group") {

@@ -90,3 +90,21 @@ function sqlValue(field: Field, value: Value): Value {
   if (field.type !== "date" || typeof value !== "number") return value;
   return field.column === "ts" ? value : new Date(value).toISOString();
 }
+
+/** The indexed columns a condition reads, or null when it reads the document (a field without a column, a bare word). */
+export function columnsOf(condition: Condition): Set<string> | null {
+  switch (condition.kind) {
+    case "and":
+    case "or": {
+      const left = columnsOf(condition.left);
+      const right = columnsOf(condition.right);
+      return left && right ? new Set([...left, ...right]) : null;
+    }
+    case "not":
+      return columnsOf(condition.operand);
+    case "text":
+      return null;
+    default:
+      return condition.field.column ? new Set([condition.field.column]) : null;
+  }
+}

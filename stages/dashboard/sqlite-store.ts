@@ -1,17 +1,24 @@
 /**
- * The dashboard over the sink's SQLite file. Every count and group-by runs in SQLite over the indexed
- * columns the sink keeps (../sink/sqlite-columns), each query reading a covering index over the time
- * range. The file is read through a read-only connection; only two things open it for writing, briefly:
- * migrating a file written by an older sink (so its columns exist), and Micro's reset when allowed.
+ * The dashboard over the sink's SQLite file. Every count and group-by runs in SQLite: over the roll-ups the
+ * sink keeps (../sink/sqlite-rollups) for whole hours and days, over the indexed columns (covering indexes
+ * over the time range) for the rest, so a 30-day overview of a million events reads thousands of rows
+ * (./sqlite-aggregate). A page sorted by a column walks that column's index. A search or sort that needs
+ * the document itself (a field without a column, a bare word) reads only the newest `scanLimit` records
+ * of the range, and the page it answers says so. The file is read through a read-only connection; only
+ * two things open it for writing, briefly: migrating a file written by an older sink (so its columns,
+ * indexes and roll-ups exist), and Micro's reset when allowed.
  */
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { tableName } from "../sink/sqlite";
-import { prepareTable } from "../sink/sqlite-columns";
+import { currentMarker, migrationMarker, prepareTable, sortIndexName } from "../sink/sqlite-columns";
+import { rollupsFor, rollupTable, type Rollup } from "../sink/sqlite-rollups";
 import { FAMILIES, jsonPath, type Family, type Field } from "./fields";
-import { toSql, type SqlWhere } from "./sql-search";
+import { aggregate, bucketKey, columnKey, rollupFor, type Key } from "./sqlite-aggregate";
+import { columnsOf, toSql, type SqlWhere } from "./sql-search";
 import type { Condition } from "./search";
 import {
+  DEFAULT_SCAN_LIMIT,
   StoreUnavailableError,
   type DashboardStore,
   type ExceptionGroup,
@@ -32,10 +39,18 @@ export class SqliteDashboardStore implements DashboardStore {
   readonly description: string;
   private db: Database | null = null;
   private readonly tables = new Set<string>();
+  /** Per table, the roll-ups and sort indexes found in the file (once present, they stay). */
+  private readonly rollups = new Map<string, readonly Rollup[]>();
+  private readonly indexes = new Set<string>();
   private readonly familyTables: Readonly<Record<Family, string>>;
 
   /** `families`: the sink's family names when not good, bad, logs (each a table). */
-  constructor(readonly path: string, families: Partial<Record<Family, string>> = {}, private readonly busyTimeoutMs = 5000) {
+  constructor(
+    readonly path: string,
+    families: Partial<Record<Family, string>> = {},
+    private readonly busyTimeoutMs = 5000,
+    readonly scanLimit = DEFAULT_SCAN_LIMIT,
+  ) {
     this.description = `SQLite ${path}`;
     this.familyTables = { good: "good", bad: "bad", logs: "logs", ...families };
   }
@@ -61,10 +76,9 @@ export class SqliteDashboardStore implements DashboardStore {
     let stale: Family[];
     try {
       const present = (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
-      const migrated = present.includes("telemetry_migrations")
-        ? new Set((db.query("SELECT table_name FROM telemetry_migrations").all() as { table_name: string }[]).map((r) => r.table_name))
-        : new Set<string>();
-      stale = FAMILIES.filter((family) => present.includes(this.tableOf(family)) && !migrated.has(this.tableOf(family)));
+      stale = FAMILIES.filter(
+        (family) => present.includes(this.tableOf(family)) && currentMarker(db, this.tableOf(family)) !== migrationMarker(family),
+      );
     } finally {
       db.close();
     }
@@ -109,6 +123,23 @@ export class SqliteDashboardStore implements DashboardStore {
     this.read((db) => db.query("SELECT 1").get());
   }
 
+  /** The family's roll-ups present in the file (none in a table no current sink or dashboard has opened). */
+  private rollupsOf(db: Database, family: Family, table: string): readonly Rollup[] {
+    const known = this.rollups.get(table);
+    if (known) return known;
+    const wanted = rollupsFor(family);
+    const present = wanted.filter((rollup) => db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(rollupTable(table, rollup)));
+    if (present.length === wanted.length) this.rollups.set(table, present);
+    return present;
+  }
+
+  private hasIndex(db: Database, name: string): boolean {
+    if (this.indexes.has(name)) return true;
+    if (!db.query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name)) return false;
+    this.indexes.add(name);
+    return true;
+  }
+
   private where(range: TimeRange, condition: Condition | null): SqlWhere {
     const search = condition ? toSql(condition) : null;
     return {
@@ -117,12 +148,18 @@ export class SqliteDashboardStore implements DashboardStore {
     };
   }
 
+  /** Records in the range matching the condition: from the roll-ups when the condition reads only their columns. */
+  private countIn(db: Database, family: Family, table: string, range: TimeRange, condition: Condition | null): number {
+    const columns = condition ? columnsOf(condition) : new Set<string>();
+    const rollup = rollupFor(this.rollupsOf(db, family, table), columns);
+    const [row] = aggregate(db, rollup, { table, range, keys: [], where: condition ? toSql(condition) : null, columns });
+    return Number(row!.count);
+  }
+
   async count(family: Family, range: TimeRange, condition: Condition | null): Promise<number> {
     return this.read((db) => {
       const table = this.table(db, family);
-      if (!table) return 0;
-      const where = this.where(range, condition);
-      return (db.query(`SELECT count(*) AS n FROM "${table}" WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+      return table ? this.countIn(db, family, table, range, condition) : 0;
     });
   }
 
@@ -131,14 +168,11 @@ export class SqliteDashboardStore implements DashboardStore {
     return this.read((db) => {
       const table = this.table(db, family);
       if (!table) return [];
-      const key = split ? valueSql(split) : null;
-      const rows = db
-        .query(
-          `SELECT ts / ${bucket} * ${bucket} AS t, ${key?.sql ?? "NULL"} AS key, count(*) AS count FROM "${table}"
-           WHERE ts >= ? AND ts < ? GROUP BY 1, 2 ORDER BY 1`,
-        )
-        .all(...(key?.params ?? []), range.from, range.to) as HistogramPoint[];
-      return rows.map((row) => ({ ...row, key: row.key === null ? null : String(row.key) }));
+      const keys = [bucketKey(bucket), ...(split ? [fieldKey(split)] : [])];
+      const columns = split ? (split.column ? new Set([split.column]) : null) : new Set<string>();
+      const rollup = rollupFor(this.rollupsOf(db, family, table), columns);
+      const rows = aggregate(db, rollup, { table, range, keys, where: null, columns, bucketMs: bucket, tail: "ORDER BY k0" });
+      return rows.map((row) => ({ t: Number(row.k0), key: row.k1 === null || row.k1 === undefined ? null : String(row.k1), count: Number(row.count) }));
     });
   }
 
@@ -147,13 +181,17 @@ export class SqliteDashboardStore implements DashboardStore {
       const table = this.table(db, family);
       if (!table) return [];
       const value = valueSql(field);
-      return db
-        .query(
-          `SELECT ${value.sql} AS value, count(*) AS count FROM "${table}" WHERE ts >= ? AND ts < ? AND value IS NOT NULL
-           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?`,
-        )
-        .all(...value.params, range.from, range.to, integer(limit))
-        .map((row) => ({ value: String((row as ValueCount).value), count: (row as ValueCount).count }));
+      const columns = field.column ? new Set([field.column]) : null;
+      const rollup = rollupFor(this.rollupsOf(db, family, table), columns);
+      return aggregate(db, rollup, {
+        table,
+        range,
+        keys: [fieldKey(field)],
+        where: { sql: `${value.sql} IS NOT NULL`, params: value.params as (string | number)[] },
+        columns,
+        tail: "ORDER BY count DESC, k0 LIMIT ?",
+        tailParams: [integer(limit)],
+      }).map((row) => ({ value: String(row.k0), count: Number(row.count) }));
     });
   }
 
@@ -161,18 +199,78 @@ export class SqliteDashboardStore implements DashboardStore {
     return this.read((db) => {
       const table = this.table(db, family);
       if (!table) return { total: 0, rows: [] };
-      return this.page(db, table, this.where(request.range, request.condition), request);
+      const { range, condition, sort } = request;
+      const readsDocument = (condition !== null && columnsOf(condition) === null) || !sort.field.column;
+      if (readsDocument) {
+        const inRange = this.countIn(db, family, table, range, null);
+        if (inRange > this.scanLimit) return this.newestPage(db, table, request, inRange);
+      }
+      const total = this.countIn(db, family, table, range, condition);
+      return { total, rows: this.rows(db, family, table, this.where(range, condition), request, total) };
     });
   }
 
-  private page(db: Database, table: string, where: SqlWhere, request: Pick<ListRequest, "sort" | "offset" | "limit">): Page {
-    const total = (db.query(`SELECT count(*) AS n FROM "${table}" WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
-    const sort = valueSql(request.sort.field);
-    const order = request.sort.order === "asc" ? "ASC" : "DESC";
+  /**
+   * One page of the matching records in the asked order. Sorted by time, the time index gives the order. Sorted
+   * by another column, either that column's index is walked in order, checking each entry's time, or the
+   * range's matches are sorted: whichever reads fewer entries, estimated from how many match.
+   */
+  private rows(db: Database, family: Family, table: string, where: SqlWhere, request: Pick<ListRequest, "range" | "condition" | "sort" | "offset" | "limit">, total: number): StoredRecord[] {
+    const { sort, offset, limit } = request;
+    const order = sort.order === "asc" ? "ASC" : "DESC";
+    const column = sort.field.column;
+    if (column === "ts") {
+      const rows = db
+        .query(`SELECT id, ts, doc FROM "${table}" WHERE ${where.sql} ORDER BY ts ${order}, rowid ${order} LIMIT ? OFFSET ?`)
+        .all(...where.params, integer(limit), integer(offset)) as Row[];
+      return rows.map(toRecord);
+    }
+    const index = column ? sortIndexName(table, family, column) : null;
+    if (column && index && this.hasIndex(db, index)) {
+      const tableRows = (db.query(`SELECT max(rowid) AS n FROM "${table}"`).get() as { n: number | null }).n ?? 0;
+      const inRange = request.condition ? this.countIn(db, family, table, request.range, null) : total;
+      // Walking the index reads about tableRows / total entries per match it returns.
+      if (((offset + limit) * tableRows) / Math.max(total, 1) < inRange) {
+        const rows = db
+          .query(
+            `SELECT id, ts, doc FROM "${table}" INDEXED BY "${index}" WHERE ${where.sql}
+             ORDER BY ${column} ${order}, ts ${order}, rowid ${order} LIMIT ? OFFSET ?`,
+          )
+          .all(...where.params, integer(limit), integer(offset)) as Row[];
+        return rows.map(toRecord);
+      }
+    }
+    return this.sortedRows(db, table, where, sort, offset, limit).rows;
+  }
+
+  /**
+   * Sorts the matches by a value (a column, unary `+` so no index is walked for it, or a document path) and
+   * reads the documents of one page only, so the sort holds keys, not documents. Also counts the matches.
+   */
+  private sortedRows(db: Database, table: string, where: SqlWhere, sort: ListRequest["sort"], offset: number, limit: number): { total: number | null; rows: StoredRecord[] } {
+    const order = sort.order === "asc" ? "ASC" : "DESC";
+    const key = valueSql(sort.field);
     const rows = db
-      .query(`SELECT id, ts, doc FROM "${table}" WHERE ${where.sql} ORDER BY ${sort.sql} ${order}, rowid ${order} LIMIT ? OFFSET ?`)
-      .all(...where.params, ...sort.params, integer(request.limit), integer(request.offset)) as Row[];
-    return { total, rows: rows.map(toRecord) };
+      .query(
+        `SELECT t.id, t.ts, t.doc, p.total FROM (
+           SELECT rowid AS r, +${key.sql} AS k, ts AS s, count(*) OVER () AS total FROM "${table}" WHERE ${where.sql}
+           ORDER BY k ${order}, s ${order}, r ${order} LIMIT ? OFFSET ?
+         ) AS p JOIN "${table}" AS t ON t.rowid = p.r ORDER BY p.k ${order}, p.s ${order}, p.r ${order}`,
+      )
+      .all(...key.params, ...where.params, integer(limit), integer(offset)) as (Row & { total: number })[];
+    return { total: rows[0]?.total ?? null, rows: rows.map(toRecord) };
+  }
+
+  /** A search or sort that reads documents, over a range holding more than scanLimit records: the newest scanLimit only. */
+  private newestPage(db: Database, table: string, request: ListRequest, inRange: number): Page {
+    const search = request.condition ? toSql(request.condition) : null;
+    const where: SqlWhere = {
+      sql: `rowid IN (SELECT rowid FROM "${table}" WHERE ts >= ? AND ts < ? ORDER BY ts DESC, rowid DESC LIMIT ?)${search ? ` AND ${search.sql}` : ""}`,
+      params: [request.range.from, request.range.to, integer(this.scanLimit), ...(search?.params ?? [])],
+    };
+    const page = this.sortedRows(db, table, where, request.sort, request.offset, request.limit);
+    const total = page.total ?? (db.query(`SELECT count(*) AS n FROM "${table}" WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+    return { total, rows: page.rows, scanned: { newest: this.scanLimit, of: inRange } };
   }
 
   async get(family: Family, id: string): Promise<StoredRecord | null> {
@@ -206,7 +304,8 @@ export class SqliteDashboardStore implements DashboardStore {
         sql: "ts >= ? AND ts < ? AND ifnull(bad_type, '') = ? AND ifnull(failure_signature, '') = ?",
         params: [range.from, range.to, type, signature],
       };
-      return this.page(db, table, where, { sort: { field: TS_FIELD, order: "desc" }, offset, limit });
+      const total = (db.query(`SELECT count(*) AS n FROM "${table}" WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+      return { total, rows: this.rows(db, "bad", table, where, { range, condition: null, sort: { field: TS_FIELD, order: "desc" }, offset, limit }, total) };
     });
   }
 
@@ -232,11 +331,16 @@ export class SqliteDashboardStore implements DashboardStore {
       const counts = new Map<string, number>();
       const table = this.table(db, "good");
       if (!table) return counts;
-      const combinations = db
-        .query(`SELECT contexts, count(*) AS n FROM "${table}" WHERE ts >= ? AND ts < ? AND contexts IS NOT NULL GROUP BY 1`)
-        .all(range.from, range.to) as { contexts: string; n: number }[];
-      for (const { contexts, n } of combinations) {
-        for (const column of contexts.split(" ")) counts.set(column, (counts.get(column) ?? 0) + n);
+      const columns = new Set(["contexts"]);
+      const combinations = aggregate(db, rollupFor(this.rollupsOf(db, "good", table), columns), {
+        table,
+        range,
+        keys: [columnKey("contexts")],
+        where: { sql: "contexts IS NOT NULL", params: [] },
+        columns,
+      });
+      for (const { k0, count } of combinations) {
+        for (const column of String(k0).split(" ")) counts.set(column, (counts.get(column) ?? 0) + Number(count));
       }
       return counts;
     });
@@ -285,6 +389,12 @@ const TS_FIELD: Field = { name: "ts", type: "date", column: "ts", esExact: "" };
 function valueSql(field: Field): { sql: string; params: Param[] } {
   if (field.column) return { sql: field.column, params: [] };
   return { sql: "(doc ->> ?)", params: [jsonPath(field.name)] };
+}
+
+/** A field as a grouping key: its column (named alike in the rows and the roll-ups) or its document path. */
+function fieldKey(field: Field): Key {
+  const value = valueSql(field);
+  return { sql: () => value.sql, params: value.params };
 }
 
 /** Numbers that go into SQL text (bucket widths) or LIMIT: integers only. */

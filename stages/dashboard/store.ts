@@ -38,6 +38,11 @@ export interface ListRequest {
 export interface Page {
   total: number;
   rows: StoredRecord[];
+  /**
+   * Set when the store searched only the newest records of the range (SQLite, for a field without a
+   * column): `total` counts the matches among the newest `newest` of the range's `of` records.
+   */
+  scanned?: { newest: number; of: number };
 }
 
 export interface FailureGroup {
@@ -68,6 +73,12 @@ export interface NewRows {
   cursor: number;
   rows: StoredRecord[];
 }
+
+/**
+ * How many of the newest records of a range SQLite reads for a search or sort on a field without an indexed
+ * column (`telemetry dashboard --scan-limit`): each such record's JSON is parsed, about 10 µs apiece.
+ */
+export const DEFAULT_SCAN_LIMIT = 10_000;
 
 /** The store cannot be reached or read now; the dashboard says so and keeps asking. */
 export class StoreUnavailableError extends Error {}

@@ -13,6 +13,7 @@
 import type { Database } from "bun:sqlite";
 import { badRowTypeName, failureSignature } from "../shared/failure-signature";
 import { isJsonObject } from "../shared/records";
+import { createRollups, dropRollups, rollupsSignature } from "./sqlite-rollups";
 import { defaultMappingKind, type MappingKind } from "./templates";
 
 export interface IndexedColumn {
@@ -71,16 +72,31 @@ const COLUMNS: Readonly<Record<MappingKind, readonly IndexedColumn[]>> = {
   dynamic: [TS],
 };
 
-/** Covering indexes: each dashboard query reads one of these over a time range and never the rows. */
+/**
+ * Covering indexes: each dashboard query over a time range reads one of these and never the rows. Then one
+ * `(column, ts)` index per column the dashboard sorts by, so a page sorted by app_id walks the index in
+ * that order (ties by time) instead of sorting every row of the range.
+ */
 const INDEXES: Readonly<Record<MappingKind, readonly string[][]>> = {
   good: [
     ["ts", "app_id", "platform", "event", "event_name", "event_schema", "contexts"],
     ["ts", "page_url"],
+    ...["app_id", "platform", "event", "event_name", "event_schema", "page_url"].map((column) => [column, "ts"]),
   ],
-  bad: [["ts", "bad_type", "failure_signature"]],
-  logs: [["ts", "level", "exception_class"], ["exception_class", "ts"]],
+  bad: [["ts", "bad_type", "failure_signature"], ["bad_type", "ts"]],
+  logs: [["ts", "level", "exception_class"], ["exception_class", "ts"], ["level", "ts"], ["logger_name", "ts"]],
   dynamic: [["ts"]],
 };
+
+/** The index a page sorted by `column` walks, when there is one. */
+export function sortIndexName(table: string, family: string, column: string): string | null {
+  const indexed = INDEXES[defaultMappingKind(family)].find((columns) => columns.length === 2 && columns[0] === column && columns[1] === "ts");
+  return indexed ? indexName(table, indexed) : null;
+}
+
+function indexName(table: string, columns: readonly string[]): string {
+  return `${table}_by_${columns.join("_")}`;
+}
 
 export function columnsFor(family: string): readonly IndexedColumn[] {
   return COLUMNS[defaultMappingKind(family)];
@@ -93,13 +109,25 @@ export function columnExpression(column: IndexedColumn, doc: string): string | n
 
 const BACKFILL_BATCH_ROWS = 20_000;
 
-/** Whether the table exists with every column filled and indexed (read only: takes no write lock). */
-function isCurrent(db: Database, table: string, wanted: string): boolean {
+/**
+ * What telemetry_migrations records for a table once it is current: its columns, then (after `|`) its
+ * indexes and roll-ups, so a new index or roll-up is added on the next open without back-filling the
+ * columns again. Files from before the roll-ups recorded the columns alone.
+ */
+export function migrationMarker(family: string): string {
+  const columns = columnsFor(family).map((column) => column.name).join(",");
+  const indexes = INDEXES[defaultMappingKind(family)].map((columns) => columns.join("+")).join(" ");
+  const rollups = rollupsSignature(family);
+  return `${columns}|${indexes}${rollups ? `|${rollups}` : ""}`;
+}
+
+/** What the table's marker says (null: not migrated yet, or no telemetry_migrations table yet). Read only. */
+export function currentMarker(db: Database, table: string): string | null {
   try {
     const done = db.query(`SELECT columns FROM telemetry_migrations WHERE table_name = ?`).get(table) as { columns: string } | null;
-    return done?.columns === wanted;
+    return done?.columns ?? null;
   } catch {
-    return false; // no telemetry_migrations table yet
+    return null;
   }
 }
 
@@ -115,8 +143,14 @@ function isCurrent(db: Database, table: string, wanted: string): boolean {
  */
 export function prepareTable(db: Database, table: string, family: string): void {
   const columns = columnsFor(family);
-  const wanted = columns.map((column) => column.name).join(",");
-  if (isCurrent(db, table, wanted)) return;
+  const wanted = migrationMarker(family);
+  const done = currentMarker(db, table);
+  if (done === wanted) return;
+  // Columns already filled (an older sink's file, before an index or roll-up was added): index and roll up only.
+  if (done?.split("|")[0] === wanted.split("|")[0]) {
+    db.transaction(() => indexAndMark(db, table, family, wanted)).immediate();
+    return;
+  }
 
   let rows = 0;
   db.transaction(() => {
@@ -131,6 +165,8 @@ export function prepareTable(db: Database, table: string, family: string): void 
       if (!present.has(column.name)) db.run(`ALTER TABLE "${table}" ADD COLUMN ${column.name} ${column.type}`);
     }
     rows = (db.query(`SELECT max(rowid) AS last FROM "${table}"`).get() as { last: number | null }).last ?? 0;
+    // Roll-ups are rebuilt after the back-fill: their triggers would otherwise run for every row rewritten.
+    dropRollups(db, table, family);
     // A new (or empty) table is indexed at once: one write lock for the whole preparation.
     if (rows === 0) indexAndMark(db, table, family, wanted);
   }).immediate();
@@ -162,8 +198,9 @@ export function prepareTable(db: Database, table: string, family: string): void 
 
 function indexAndMark(db: Database, table: string, family: string, wanted: string): void {
   for (const indexed of INDEXES[defaultMappingKind(family)]) {
-    db.run(`CREATE INDEX IF NOT EXISTS "${table}_by_${indexed.join("_")}" ON "${table}" (${indexed.join(", ")})`);
+    db.run(`CREATE INDEX IF NOT EXISTS "${indexName(table, indexed)}" ON "${table}" (${indexed.join(", ")})`);
   }
+  createRollups(db, table, family);
   db.run(
     `INSERT INTO telemetry_migrations (table_name, columns) VALUES (?, ?) ON CONFLICT (table_name) DO UPDATE SET columns = excluded.columns`,
     [table, wanted],

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../fixtures/chromium";
 import { telemetry, uniqueName } from "../sink/helpers";
@@ -106,6 +107,8 @@ for (const store of storesToTest()) {
       await rendered(page, () => page.press("#q", "Enter"));
       expect(new URL(page.url()).searchParams.get("q")).toBe("event_name:page_view AND app_id:shop-*");
       expect(Number(await page.getAttribute("#total", "data-total"))).toBe(filled.good.filter((event) => event.event_name === "page_view").length);
+      // Every event of the range was searched: no note.
+      expect(await page.$("#scanned")).toBeNull();
 
       await page.fill("#q", "app_id:(a OR b)");
       await rendered(page, () => page.press("#q", "Enter"));
@@ -205,6 +208,38 @@ for (const store of storesToTest()) {
     }, 60_000);
   });
 }
+
+describe("a search on a field without a column, over more events than --scan-limit (SQLite)", () => {
+  test("reads the newest events only, counts the matches among them, and the page says so", async () => {
+    const dashboard = await startDashboard([...storeArgs(filled, "sqlite"), "--scan-limit", "3"], filled.work);
+    const { page, problems } = await newPage();
+    try {
+      // A bare word is looked for in the whole document; br_viewwidth has no column either.
+      for (const [q, matches] of [
+        ["page_view", (doc: string) => doc.includes("page_view")],
+        ["br_viewwidth:>0", (doc: string) => (JSON.parse(doc).br_viewwidth ?? 0) > 0],
+      ] as const) {
+        await open(page, `${dashboard.base}/events?range=24h&q=${encodeURIComponent(q)}`);
+        const db = new Database(filled.db, { readonly: true });
+        const newest = (db.query("SELECT doc FROM good ORDER BY ts DESC, rowid DESC LIMIT 3").all() as { doc: string }[]).map((row) => row.doc);
+        db.close();
+        expect(Number(await page.getAttribute("#total", "data-total"))).toBe(newest.filter(matches).length);
+        expect(Number(await page.getAttribute("#scanned", "data-newest"))).toBe(3);
+        expect(Number(await page.getAttribute("#scanned", "data-of"))).toBe(filled.good.length);
+        expect(await page.textContent("#scanned")).toContain("narrow the time range");
+      }
+      await page.screenshot({ path: join(screenshots, "sqlite-events-scanned.png"), fullPage: true });
+      // A search over indexed columns is still counted over the whole range.
+      await open(page, `${dashboard.base}/events?range=24h&q=${encodeURIComponent("event_name:page_view")}`);
+      expect(Number(await page.getAttribute("#total", "data-total"))).toBe(filled.good.filter((event) => event.event_name === "page_view").length);
+      expect(await page.$("#scanned")).toBeNull();
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await dashboard.stop();
+    }
+  }, 60_000);
+});
 
 describe("Live and an unreachable store", () => {
   test("Live shows good events and bad rows as a real sink stores them, and holds them while paused (SQLite)", async () => {

@@ -15,6 +15,8 @@ export interface StoredRecord {
 interface Page {
   total: number;
   rows: StoredRecord[];
+  /** The store searched only the newest `newest` of the range's `of` records (SQLite, a field without a column). */
+  scanned?: { newest: number; of: number };
 }
 
 const PAGE_SIZE = 50;
@@ -162,6 +164,14 @@ export async function renderRecords(main: HTMLElement, view: RecordsView): Promi
         "div",
         { className: "toolbar" },
         el("span", { id: "total", "data-total": page.total }, `${formatNumber(page.total)} matching`),
+        page.scanned
+          ? el(
+              "span",
+              { id: "scanned", className: "note", "data-newest": page.scanned.newest, "data-of": page.scanned.of },
+              `in the newest ${formatNumber(page.scanned.newest)} of the range's ${formatNumber(page.scanned.of)} ${view.family === "good" ? "events" : "records"}: ` +
+                "this search reads a field that has no index, so narrow the time range to search them all",
+            )
+          : null,
         el("span", { className: "muted" }, page.total ? `showing ${formatNumber(offset + 1)}–${formatNumber(last)}` : ""),
         el("button", { id: "prev", disabled: offset === 0, onclick: () => setParams({ offset: Math.max(0, offset - PAGE_SIZE) || null }, true) }, "‹ newer"),
         el("button", { id: "next", disabled: last >= page.total, onclick: () => setParams({ offset: offset + PAGE_SIZE }, true) }, "older ›"),
