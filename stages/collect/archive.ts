@@ -11,6 +11,7 @@
  * finished segments are removed while the archive is larger, and any finished longer ago.
  */
 import { mkdir, open, readdir, rename, rm, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { writeSync } from "node:fs";
 import { join } from "node:path";
 
 export interface ArchiveOptions {
@@ -114,8 +115,11 @@ export class RawArchive {
     const segment = this.segment ?? (await this.startSegment(now));
     const bytes = Buffer.from(text);
     try {
+      // A write to a regular file only copies into the page cache: done at once rather than through the
+      // thread pool and a promise per commit (about a third of the archive's CPU per request). The sync,
+      // which waits for the disk, stays off the event loop.
       let offset = 0;
-      while (offset < bytes.length) offset += (await segment.handle.write(bytes, offset)).bytesWritten;
+      while (offset < bytes.length) offset += writeSync(segment.handle.fd, bytes, offset);
       await segment.handle.datasync();
     } catch (error) {
       await this.cutBack(segment);
