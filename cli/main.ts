@@ -19,8 +19,9 @@ import logsListen from "./commands/logs-listen";
 import up from "./commands/up";
 import { down, status } from "./commands/status";
 import dashboard from "./commands/dashboard";
+import kafkaTopics from "./commands/kafka-topics";
 
-const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, dashboard, up, status, down];
+const commands: CommandModule<any, any>[] = [collect, sink, sinkGood, sinkBad, replay, enrich, logsListen, dashboard, up, status, down, kafkaTopics];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName("telemetry")

@@ -94,12 +94,31 @@ export const stdinStageOptions = {
   },
 } as const;
 
+/** What a stage writes its lines to: stdout's LineWriter, or a Kafka producer (stages/kafka). */
+export type StageOutput = Pick<LineWriter, "writeLine" | "writeLines" | "writeRecord" | "written" | "end" | "closed" | "isBlocked">;
+
+/**
+ * Another source and destination than stdin/stdout/--bad/--acks: Kafka topics (cli/kafka.ts). The stage
+ * itself does not change: it reads the same lines and says the same "lines 1..N handled".
+ */
+export interface StageIO {
+  /** Where "Kafka" or the like is named in messages. */
+  name: string;
+  input(stop: AbortSignal): AsyncIterable<Uint8Array>;
+  output?: StageOutput;
+  bad?: BadRowFile;
+  /** Input lines 1..`line` are handled for good (what --acks would be told). */
+  handled(line: number): void;
+  /** After the stage has finished and its output is written: commit, leave, disconnect. */
+  close(): Promise<void>;
+}
+
 export interface StdinStageContext {
   /** stdin as parsed records. A stage reads either this or lineBatches(), not both. */
   input: AsyncIterable<InputRecord>;
   /** stdin as batches of unparsed lines, one per chunk read (counted in `counters.in`). */
   lineBatches(): AsyncIterable<LineBatch>;
-  output: LineWriter;
+  output: StageOutput;
   bad: BadRowFile;
   counters: StageCounters;
   signal: AbortSignal;
@@ -118,6 +137,8 @@ export interface StdinStageArgs {
 export interface StdinStageOptions {
   /** The bad row for an unreadable input line; default `lineProblemBadRow` (size_violation / generic_error). */
   lineProblemBadRow?: (problem: LineProblem, processor: Processor, maxLineBytes: number) => BadRow;
+  /** Read and write elsewhere than stdin, stdout and --bad (Kafka). */
+  io?: StageIO;
 }
 
 async function* countedBatches(batches: AsyncIterable<LineBatch>, counters: StageCounters): AsyncGenerator<LineBatch> {
@@ -140,14 +161,19 @@ export async function runStdinStage(
   const problemBadRow = options.lineProblemBadRow ?? lineProblemBadRow;
   const signal = shutdownSignal();
   const processor = processorFor(stage);
-  const output = new LineWriter(process.stdout);
-  const bad = openBadChannel(stage, args.bad);
-  const acks = openAcknowledgements(stage, args.acks, output);
+  const { io } = options;
+  if (io && args.acks !== undefined) {
+    exitWithConfigError(stage, `--acks does not go with ${io.name}: there the stage commits what it has handled itself; leave out --acks.`);
+  }
+  const stdout = io?.output ? undefined : new LineWriter(process.stdout);
+  const output: StageOutput = io?.output ?? stdout!;
+  const bad = io?.bad ?? openBadChannel(stage, args.bad);
+  const acks = stdout && openAcknowledgements(stage, args.acks, stdout);
   const counters = new StageCounters();
   const stopReporting = counters.startReporting(args.statsInterval, (line) => say(stage, line));
   output.closed.then(() => process.exit(0));
   // At a stop the readers finish the line under way (or report it unfinished), never cut it.
-  const stdin = process.stdin as AsyncIterable<Uint8Array>;
+  const stdin = io ? io.input(signal) : (process.stdin as AsyncIterable<Uint8Array>);
   const reading = { maxLineBytes: args.maxLineBytes, stop: signal };
   const onProblem = (problem: LineProblem) => {
     counters.bad++;
@@ -165,12 +191,13 @@ export async function runStdinStage(
     counters,
     signal,
     processor,
-    acknowledge: (line) => acks?.handled(line),
+    acknowledge: (line) => (io ? io.handled(line) : acks?.handled(line)),
   };
   try {
     await run(context);
     await output.end();
     await acks?.close();
+    await io?.close();
   } catch (error) {
     if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
     throw error;

@@ -10,6 +10,11 @@ import { parseDurationSeconds } from "../../stages/shared/duration";
 import { StageCounters } from "../../stages/shared/counters";
 import { httpServerErrors } from "../../stages/shared/http-errors";
 import { LineWriter } from "../../stages/shared/line-writer";
+import { kafkaConnection, kafkaConnectionOptions, kafkaOutputTopicOption, kafkaProducer, kafkaProducerOptions, kafkaRawFormatOption, type KafkaArgs } from "../kafka";
+import { DEFAULT_TOPICS } from "../../stages/kafka/topics";
+import type { RawFormat } from "../../stages/kafka/formats";
+import { ConfigError } from "../../stages/shared/config-error";
+import type { StageOutput } from "../runtime";
 import { portOption, withExamples } from "../command";
 import { exitWithConfigError, openBadChannel, processorFor, reachOf, say, shutdownSignal, VERSION } from "../runtime";
 
@@ -78,9 +83,15 @@ const options = {
   "archive-segment-seconds": { type: "number", default: 3600, describe: "rotate a non-empty archive segment at this age" },
   "archive-max-bytes": { type: "string", describe: "remove the oldest archive segments while the archive is larger than this (e.g. 10GiB; default: no limit)" },
   "archive-max-age": { type: "string", describe: "remove archive segments finished longer ago than this (e.g. 7d, 12h; default: kept)" },
+  ...kafkaConnectionOptions,
+  ...kafkaProducerOptions,
+  ...kafkaOutputTopicOption(DEFAULT_TOPICS.raw),
+  ...kafkaRawFormatOption,
 } as const;
 
-type CollectArgs = ArgumentsCamelCase<{
+type CollectArgs = KafkaArgs & ArgumentsCamelCase<{
+  kafkaOutputTopic: string;
+  kafkaRawFormat: RawFormat;
   port: number;
   host: string;
   bad?: string;
@@ -186,7 +197,7 @@ async function run(args: CollectArgs): Promise<void> {
   const signal = shutdownSignal();
   const processor = processorFor(STAGE);
   const counters = new StageCounters();
-  const output = new LineWriter(process.stdout);
+  const output: StageOutput & { close?(): Promise<void> } = args.kafka === undefined ? new LineWriter(process.stdout) : await kafkaOutput(args);
   const queue = new RecordQueue(
     {
       writeLine(line) {
@@ -245,6 +256,7 @@ async function run(args: CollectArgs): Promise<void> {
     if (drainOutput) {
       await queue.drain();
       await output.end();
+      await output.close?.();
     }
     await archive?.close();
     stopReporting();
@@ -255,6 +267,20 @@ async function run(args: CollectArgs): Promise<void> {
   // Downstream gone: nothing more can be delivered (the archive still gets what was accepted).
   output.closed.then(() => finish(false));
   signal.addEventListener("abort", () => void finish(true), { once: true });
+}
+
+/** Raw records to the raw topic (Thrift by default), once the brokers answer and the topic exists. */
+async function kafkaOutput(args: CollectArgs) {
+  const [{ checkTopics }, { rawRecordMessage }] = await Promise.all([import("../../stages/kafka/connection"), import("../../stages/kafka/formats")]);
+  try {
+    const connection = kafkaConnection(STAGE, args);
+    await checkTopics(connection, [args.kafkaOutputTopic]);
+    say(STAGE, `writing raw records (${args.kafkaRawFormat}) to Kafka topic ${args.kafkaOutputTopic} (${connection.brokers})`);
+    return kafkaProducer(STAGE, args, connection, args.kafkaOutputTopic, rawRecordMessage(args.kafkaRawFormat));
+  } catch (error) {
+    if (error instanceof ConfigError) exitWithConfigError(STAGE, error.message);
+    throw error;
+  }
 }
 
 const command: CommandModule<object, CollectArgs> = {

@@ -12,7 +12,20 @@ import { ConfigError } from "../../stages/shared/config-error";
 import { defaultIgluCacheDir, ENRICH_WORKER_ENTRY, listOrNone, loadBatchEnricher, type EnrichSettings } from "../enrich-setup";
 import { countOf } from "../../stages/shared/plural";
 import { withExamples } from "../command";
-import { runStdinStage, say, stdinStageOptions } from "../runtime";
+import { exitWithConfigError, runStdinStage, say, stdinStageOptions, type StageIO } from "../runtime";
+import {
+  kafkaConnectionOptions,
+  kafkaConsumerOptions,
+  kafkaEnrichedFormatOption,
+  kafkaInputTopicOption,
+  kafkaOutputTopicOption,
+  kafkaProducerOptions,
+  kafkaRawFormatOption,
+  kafkaStageIO,
+  type KafkaArgs,
+} from "../kafka";
+import { DEFAULT_TOPICS } from "../../stages/kafka/topics";
+import type { EnrichedFormat, RawFormat } from "../../stages/kafka/formats";
 
 const STAGE = "enrich";
 
@@ -51,9 +64,27 @@ const options = {
     describe: "worker threads that enrich, for machines with cores to spare (0: enrich in the main thread); output order is kept",
   },
   ...stdinStageOptions,
+  ...kafkaConnectionOptions,
+  ...kafkaProducerOptions,
+  ...kafkaConsumerOptions,
+  ...kafkaInputTopicOption(DEFAULT_TOPICS.raw),
+  ...kafkaOutputTopicOption(DEFAULT_TOPICS.enriched),
+  "kafka-bad-topic": { type: "string", default: DEFAULT_TOPICS.bad, describe: "topic bad rows are written to with --kafka (instead of --bad)" },
+  ...kafkaRawFormatOption,
+  ...kafkaEnrichedFormatOption,
+  "kafka-partition-key": {
+    type: "string",
+    describe: "enriched field whose value keys each event on the enriched topic (e.g. user_id, domain_userid; default a random UUID)",
+  },
 } as const;
 
-type EnrichArgs = ArgumentsCamelCase<{
+type EnrichArgs = KafkaArgs & ArgumentsCamelCase<{
+  kafkaInputTopic: string;
+  kafkaOutputTopic: string;
+  kafkaBadTopic: string;
+  kafkaRawFormat: RawFormat;
+  kafkaEnrichedFormat: EnrichedFormat;
+  kafkaPartitionKey?: string;
   iglu?: string;
   igluApikey?: string;
   igluCentralUrls: string;
@@ -83,6 +114,25 @@ async function startEnriching(settings: EnrichSettings, workers: number): Promis
   }
 }
 
+/** Raw records from the raw topic, enriched events to the enriched topic, bad rows to the bad topic. */
+async function enrichKafkaIO(args: EnrichArgs): Promise<StageIO> {
+  const { rawRecordLine, enrichedMessage, plainMessage } = await import("../../stages/kafka/formats");
+  const { enrichedColumnIndex } = await import("../../stages/kafka/enriched-tsv");
+  if (args.kafkaPartitionKey !== undefined && enrichedColumnIndex(args.kafkaPartitionKey) < 0) {
+    exitWithConfigError(STAGE, `--kafka-partition-key ${args.kafkaPartitionKey} is not an enriched event field (e.g. user_id, domain_userid).`);
+  }
+  try {
+    return await kafkaStageIO(STAGE, args, {
+      input: { topic: args.kafkaInputTopic, toLine: rawRecordLine(args.kafkaRawFormat) },
+      output: { topic: args.kafkaOutputTopic, toMessage: enrichedMessage(args.kafkaEnrichedFormat, args.kafkaPartitionKey) },
+      bad: { topic: args.kafkaBadTopic, toMessage: plainMessage() },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) exitWithConfigError(STAGE, error.message);
+    throw error;
+  }
+}
+
 const command: CommandModule<object, EnrichArgs> = {
   command: "enrich",
   describe: "Turn raw collector records into enriched Snowplow events (and typed bad rows)",
@@ -91,6 +141,7 @@ const command: CommandModule<object, EnrichArgs> = {
       ["$0 collect | $0 enrich --bad bad.ndjson | $0 sink-good", "the usual pipe"],
       ["$0 replay archive/ | $0 enrich --format tsv > enriched.tsv", "canonical TSV for Snowplow tools"],
       ["$0 enrich --iglu resolver.json --enrichments enrichments/ < raw.ndjson", "own registry and enrichment configs"],
+      ["$0 enrich --kafka 127.0.0.1:9092", "Thrift payloads from snowplow-collector-payloads to TSV on snowplow-enriched, bad rows on snowplow-bad"],
     ]).check((args) => {
       if (!Number.isInteger(args.workers) || args.workers < 0) throw new Error("--workers must be a whole number, 0 or more");
       if (!((args.igluTimeout as number) > 0)) throw new Error("--iglu-timeout must be a number of milliseconds above 0");
@@ -102,6 +153,9 @@ const command: CommandModule<object, EnrichArgs> = {
       import("../../stages/enrich/stage"),
       import("../../stages/enrich/failures"),
     ]);
+    const io = args.kafka === undefined ? undefined : await enrichKafkaIO(args);
+    // On Kafka the enriched topic's format decides the output form.
+    const format: OutputFormat = io ? (args.kafkaEnrichedFormat === "json" ? "json" : "tsv") : args.format;
     await runStdinStage(
       STAGE,
       args,
@@ -113,7 +167,7 @@ const command: CommandModule<object, EnrichArgs> = {
           igluCache: args.igluCache === "none" ? undefined : args.igluCache,
           igluTimeoutMs: args.igluTimeout,
           enrichments: args.enrichments,
-          format: args.format,
+          format,
           processor,
           maxOutputBytes: args.maxLineBytes,
           maxLineBytes: args.maxLineBytes,
@@ -122,7 +176,7 @@ const command: CommandModule<object, EnrichArgs> = {
         if (piiProblem !== null) throw new ConfigError(`--pii ${args.pii} cannot be written (${piiProblem}).`);
         const enriching = await startEnriching(settings, args.workers);
         const threads = args.workers === 0 ? "in the main thread" : `on ${countOf(args.workers, "worker thread")}`;
-        say(STAGE, `reading raw records; ${countOf(enriching.enrichmentCount, "enrichment")} ${threads}; writing ${args.format}`);
+        say(STAGE, `reading raw records; ${countOf(enriching.enrichmentCount, "enrichment")} ${threads}; writing ${format}`);
         const pii = args.pii === undefined ? undefined : new AppendFile(args.pii);
         let warnedAboutPii = false;
         try {
@@ -142,7 +196,7 @@ const command: CommandModule<object, EnrichArgs> = {
           pii?.close();
         }
       },
-      { lineProblemBadRow: enrichLineProblemBadRow },
+      { lineProblemBadRow: enrichLineProblemBadRow, io },
     );
   },
 };

@@ -7,14 +7,19 @@ import { AppendFile, appendProblem } from "../../stages/shared/append-file";
 import { ConfigError } from "../../stages/shared/config-error";
 import { countOf } from "../../stages/shared/plural";
 import { withExamples } from "../command";
-import { runStdinStage, say, stdinStageOptions, type StdinStageArgs } from "../runtime";
+import { exitWithConfigError, runStdinStage, say, stdinStageOptions, type StageIO, type StdinStageArgs } from "../runtime";
+import { kafkaConnectionOptions, kafkaConsumerOptions, kafkaEnrichedFormatOption, kafkaInputTopicOption, kafkaStageIO, type KafkaArgs } from "../kafka";
+import { DEFAULT_TOPICS } from "../../stages/kafka/topics";
+import type { EnrichedFormat } from "../../stages/kafka/formats";
 import type { IndexPattern, Routing } from "../../stages/sink/document";
 import type { Store } from "../../stages/sink/sink";
 import { MAPPING_KINDS, defaultMappingKind, indexTemplate, type MappingKind } from "../../stages/sink/templates";
 
 export const DEFAULT_DB_PATH = "data/telemetry.db";
 
-interface SinkArgs extends StdinStageArgs {
+interface SinkArgs extends StdinStageArgs, KafkaArgs {
+  kafkaInputTopic: string;
+  kafkaEnrichedFormat?: EnrichedFormat;
   es?: string;
   esUser?: string;
   esPassword?: string;
@@ -79,7 +84,14 @@ function sinkCommand(
       preset?.describe ??
       "Store NDJSON records from stdin in Elasticsearch (--es) or SQLite (--db), in bulk, idempotently",
     builder: (yargs: Argv) => {
-      let built = yargs.options(storeOptions);
+      const inputTopic = preset?.index === "good" ? DEFAULT_TOPICS.enriched : preset?.index === "bad" ? DEFAULT_TOPICS.bad : DEFAULT_TOPICS.logs;
+      let built = yargs.options({
+        ...storeOptions,
+        ...kafkaConnectionOptions,
+        ...kafkaConsumerOptions,
+        ...kafkaInputTopicOption(inputTopic),
+        ...(preset?.index === "good" ? kafkaEnrichedFormatOption : {}),
+      });
       if (!preset) {
         built = built.option("index", {
           type: "string",
@@ -96,6 +108,7 @@ function sinkCommand(
 async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
   // Loaded here, not at the top, so other commands do not pay for the sink's modules at startup.
   const { runSink, StoreConfigError } = await import("../../stages/sink/sink");
+  const io = args.kafka === undefined ? undefined : await sinkKafkaIO(stage, args);
   await runStdinStage(stage, args, async ({ input, bad, counters, signal, processor, acknowledge }) => {
     const notify = (message: string) => say(stage, message);
     const routing = await routingFor(args.index);
@@ -141,7 +154,19 @@ async function runSinkStage(stage: string, args: SinkArgs): Promise<void> {
       unstored = `, ${totals.unstored} not stored within the drain time (${where})`;
     }
     notify(`stored ${countOf(totals.stored, "document")}, ${totals.rejected} refused (written as bad rows)${unstored}`);
-  });
+  }, { io });
+}
+
+/** The sink's input from a topic: enriched TSV turned into the JSON it stores, bad rows and logs as they are. */
+async function sinkKafkaIO(stage: string, args: SinkArgs): Promise<StageIO> {
+  const { enrichedLine, plainLine } = await import("../../stages/kafka/formats");
+  const toLine = args.kafkaEnrichedFormat === undefined ? plainLine : enrichedLine(args.kafkaEnrichedFormat);
+  try {
+    return await kafkaStageIO(stage, args, { input: { topic: args.kafkaInputTopic, toLine } });
+  } catch (error) {
+    if (error instanceof ConfigError) exitWithConfigError(stage, error.message);
+    throw error;
+  }
 }
 
 async function routingFor(index: string | undefined): Promise<Routing> {
