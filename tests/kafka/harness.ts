@@ -117,6 +117,12 @@ export function stagesSaid(): string {
   return [...running].map((stage) => `--- ${stage.name}\n${stage.stderr().slice(-3000)}`).join("\n");
 }
 
+/** The `total in N` of a stage's newest counter line (--stats-interval), 0 before the first. */
+export function totalIn(stage: Stage): number {
+  const totals = [...stage.stderr().matchAll(/total in (\d+)/g)];
+  return totals.length === 0 ? 0 : Number(totals.at(-1)![1]);
+}
+
 /** The port in collect's startup line. */
 export function collectPort(stage: Stage): number {
   return Number(/listening on http:\/\/[^:]+:(\d+)/.exec(stage.stderr())![1]);
@@ -143,7 +149,7 @@ export function startEnrich({ broker, topics, dir }: PipelineOptions, name = "en
     [
       "enrich", "--kafka", broker,
       "--kafka-input-topic", topics.raw, "--kafka-output-topic", topics.enriched, "--kafka-bad-topic", topics.bad,
-      "--kafka-group", `enrich-${topics.run}`, "--kafka-session-timeout-ms", "6000", "--stats-interval", "0",
+      "--kafka-group", `enrich-${topics.run}`, "--kafka-session-timeout-ms", "6000", "--stats-interval", "1",
     ],
     /reading raw records/,
   );
@@ -156,7 +162,7 @@ export function startSink({ broker, topics, dir, db }: PipelineOptions, kind: "g
       `sink-${kind}`, "--kafka", broker,
       "--kafka-input-topic", kind === "good" ? topics.enriched : topics.bad,
       "--kafka-group", `sink-${kind}-${topics.run}`, "--kafka-session-timeout-ms", "6000",
-      "--db", db, "--batch-ms", "200", "--bad", join(dir, `sink-${kind}-bad.ndjson`), "--stats-interval", "0",
+      "--db", db, "--batch-ms", "200", "--bad", join(dir, `sink-${kind}-bad.ndjson`), "--stats-interval", "1",
     ],
     /storing into/,
   );
