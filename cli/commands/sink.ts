@@ -13,7 +13,7 @@ import { DEFAULT_TOPICS } from "../../stages/kafka/topics";
 import type { EnrichedFormat } from "../../stages/kafka/formats";
 import type { IndexPattern, Routing } from "../../stages/sink/document";
 import type { Store } from "../../stages/sink/sink";
-import { MAPPING_KINDS, defaultMappingKind, indexTemplate, type MappingKind } from "../../stages/sink/templates";
+import { DEFAULT_REPLICAS, MAPPING_KINDS, defaultMappingKind, indexTemplate, replicaSettings, type MappingKind } from "../../stages/sink/templates";
 
 export const DEFAULT_DB_PATH = "data/telemetry.db";
 
@@ -29,6 +29,7 @@ interface SinkArgs extends StdinStageArgs, KafkaArgs {
   index?: string;
   mapping?: MappingKind;
   templates: boolean;
+  replicas: string;
   batchDocs: number;
   batchBytes: number;
   batchMs: number;
@@ -57,6 +58,12 @@ const storeOptions = {
     describe: "which index template to install (default: by index name: good, bad, logs; else dynamic)",
   },
   templates: { type: "boolean", default: true, describe: "install index templates on start (--no-templates to skip)" },
+  replicas: {
+    type: "string",
+    default: DEFAULT_REPLICAS,
+    describe:
+      "replicas of each new index, in its template: a number (1), or a range that follows the number of nodes (0-1: none on a single node, so it is green; one from two nodes on)",
+  },
   "batch-docs": { type: "number", default: 1000, describe: "documents per bulk request at most" },
   "batch-bytes": { type: "number", default: 5_000_000, describe: "bytes per bulk request at most" },
   "batch-ms": { type: "number", default: 1000, describe: "send a partial batch after this many ms without filling it" },
@@ -202,6 +209,13 @@ async function openStore(
   notify: (message: string) => void,
   signal: AbortSignal,
 ): Promise<Store | null> {
+  if (args.es && args.templates) {
+    try {
+      replicaSettings(args.replicas);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
   if (!args.es) {
     const { SqliteStore } = await import("../../stages/sink/sqlite");
     const store = new SqliteStore(args.db);
@@ -222,11 +236,8 @@ async function openStore(
     return null;
   }
   if (args.templates) {
-    const templates = patterns.flatMap((pattern) => {
-      const template = indexTemplate(pattern, args.mapping ?? defaultMappingKind(pattern.family));
-      return template ? [template] : [];
-    });
-    await store.installTemplates(templates);
+    const options = { flavour: store.engine!.flavour, replicas: args.replicas };
+    await store.installTemplates(patterns.map((pattern) => indexTemplate(pattern, args.mapping ?? defaultMappingKind(pattern.family), options)));
   }
   return store;
 }

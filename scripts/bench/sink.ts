@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { Database } from "bun:sqlite";
 import { bulkBody } from "../../stages/sink/bulk-request";
 import { IndexPattern } from "../../stages/sink/document";
-import { indexTemplate } from "../../stages/sink/templates";
+import { DEFAULT_REPLICAS, indexTemplate } from "../../stages/sink/templates";
 import { median, peakRssMb } from "./lib/measure";
 
 const repo = resolve(import.meta.dir, "../..");
@@ -149,7 +149,7 @@ try {
     await esScript("start", ownPort);
     url = `http://127.0.0.1:${ownPort}`;
   }
-  const goodTemplate = indexTemplate(new IndexPattern("bench-*"), "good")!;
+  const goodTemplate = indexTemplate(new IndexPattern("bench-*"), "good", { flavour: "elasticsearch", replicas: DEFAULT_REPLICAS });
   await es(url, "PUT", "/_index_template/telemetry-bench", goodTemplate.body);
 
   const sinkRates: number[] = [];

@@ -1,15 +1,19 @@
 /**
- * The dashboard over Elasticsearch, through the official client (`@elastic/elasticsearch`, the server's
- * major version; on Bun with `HttpConnection`, logs.md §4d). Counts, histograms, top values and exception
- * groups are aggregations run by Elasticsearch. One thing it cannot do here is group bad rows by their
- * failure with the values stripped: that needs code (scripts need the lang-painless module, which this
- * distribution lacks, and the stored bad rows are left exactly as Snowplow wrote them). So the failures
- * of the newest bad rows in the range (up to GROUPED_BAD_ROWS) are read and grouped by the same function
- * the SQLite sink uses, and the page says when it grouped fewer rows than the range holds.
+ * The dashboard over Elasticsearch (8.x, 9.x) or OpenSearch (2.x). Counts, histograms, top values and
+ * exception groups are aggregations run by the cluster. Requests go through the sink's HTTP connection
+ * (plain `fetch`: URL list with failover, basic auth, API key, CA certificate) rather than the official
+ * `@elastic/elasticsearch` client, which refuses any server that does not name itself Elasticsearch and
+ * whose major version must match the server's; the few endpoints used here (_search, _count, scroll,
+ * _mapping, index get/delete, cluster health) answer alike on all three.
+ *
+ * One thing the cluster cannot do here is group bad rows by their failure with the values stripped: that
+ * needs code (scripts need the lang-painless module, which these distributions lack, and the stored bad
+ * rows are left exactly as Snowplow wrote them). So the failures of the newest bad rows in the range (up
+ * to GROUPED_BAD_ROWS) are read and grouped by the same function the SQLite sink uses, and the page says
+ * when it grouped fewer rows than the range holds.
  */
-import { Client, HttpConnection, errors } from "@elastic/elasticsearch";
-import { readFileSync } from "node:fs";
 import { badRowTypeName, failureSignature } from "../shared/failure-signature";
+import { ElasticsearchHttp, type Answer } from "../sink/elasticsearch";
 import { TIME_FIELD, type Family, type Field } from "./fields";
 import { EVENT_SCHEMA_FIELDS, toEsQuery, type EsQuery } from "./es-search";
 import type { Condition } from "./search";
@@ -43,40 +47,42 @@ export const GROUPED_BAD_ROWS = 50_000;
 const DEEPEST_ROW = 10_000;
 
 type Hit = { _id: string; _source?: Record<string, unknown>; sort?: unknown[] };
+type SearchAnswer = { hits: { total?: { value: number } | number; hits: Hit[] }; aggregations?: any; _scroll_id?: string };
+
+/** Missing indices are no error: a family nothing was written to yet reads as empty. */
+const LENIENT = "ignore_unavailable=true&allow_no_indices=true";
 
 export class EsDashboardStore implements DashboardStore {
   readonly description: string;
-  private readonly client: Client;
+  private readonly http: ElasticsearchHttp;
   private readonly indices: Record<Family, string>;
 
   constructor(options: EsDashboardOptions) {
     this.description = `Elasticsearch at ${options.urls.join(",")}`;
     const families = { good: "good", bad: "bad", logs: "logs", ...options.families };
-    this.indices = {
-      good: `${families.good},${families.good}-*`,
-      bad: `${families.bad},${families.bad}-*`,
-      logs: `${families.logs},${families.logs}-*`,
-    };
-    this.client = new Client({
-      nodes: options.urls,
-      Connection: HttpConnection,
-      auth: options.apiKey ? { apiKey: options.apiKey } : options.username ? { username: options.username, password: options.password ?? "" } : undefined,
-      tls: options.caFile ? { ca: readFileSync(options.caFile, "utf8") } : undefined,
-      requestTimeout: 30_000,
-      maxRetries: 1,
+    const both = (name: string) => `${encodeURIComponent(name)},${encodeURIComponent(name)}-*`;
+    this.indices = { good: both(families.good), bad: both(families.bad), logs: both(families.logs) };
+    this.http = new ElasticsearchHttp({
+      urls: options.urls,
+      username: options.username,
+      password: options.password,
+      apiKey: options.apiKey,
+      caFile: options.caFile,
+      requestTimeoutMs: 30_000,
     });
   }
 
-  /** Every call: unreachable or failing → StoreUnavailableError with the client's reason. */
-  private async call<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof errors.ResponseError) {
-        throw new StoreUnavailableError(`${this.description} answered ${error.statusCode}: ${reasonOf(error)}`);
-      }
-      throw new StoreUnavailableError(`${this.description} cannot be reached: ${(error as Error).message}`);
-    }
+  /**
+   * One request; a connection that fails is tried once more (on the next node when there are several).
+   * Unreachable or refused → StoreUnavailableError with the cluster's reason.
+   */
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let answer: Answer = await this.http.request(method, path, text);
+    if (answer.status === undefined) answer = await this.http.request(method, path, text);
+    if (answer.status === undefined) throw new StoreUnavailableError(`${this.description} cannot be reached: ${answer.message}`);
+    if (answer.status >= 300) throw new StoreUnavailableError(`${this.description} answered ${answer.status}: ${reasonOf(answer)}`);
+    return answer.body as T;
   }
 
   private filter(family: Family, range: TimeRange, condition: Condition | null): EsQuery {
@@ -84,20 +90,16 @@ export class EsDashboardStore implements DashboardStore {
     return { bool: { filter: condition ? [time, toEsQuery(condition)] : [time] } };
   }
 
-  private search(family: Family, body: Record<string, unknown>) {
-    return this.call(() =>
-      this.client.search({ index: this.indices[family], ignore_unavailable: true, allow_no_indices: true, ...body } as never),
-    ) as Promise<{ hits: { total?: { value: number } | number; hits: Hit[] }; aggregations?: any; _scroll_id?: string }>;
+  private search(family: Family, body: Record<string, unknown>, scroll?: string): Promise<SearchAnswer> {
+    return this.call("POST", `/${this.indices[family]}/_search?${LENIENT}${scroll ? `&scroll=${scroll}` : ""}`, body);
   }
 
   async check(): Promise<void> {
-    await this.call(() => this.client.cluster.health({ timeout: "5s" }));
+    await this.call("GET", "/_cluster/health?timeout=5s");
   }
 
   async count(family: Family, range: TimeRange, condition: Condition | null): Promise<number> {
-    const answer = await this.call(() =>
-      this.client.count({ index: this.indices[family], ignore_unavailable: true, allow_no_indices: true, query: this.filter(family, range, condition) as never }),
-    );
+    const answer = await this.call<{ count: number }>("POST", `/${this.indices[family]}/_count?${LENIENT}`, { query: this.filter(family, range, condition) });
     return answer.count;
   }
 
@@ -176,8 +178,7 @@ export class EsDashboardStore implements DashboardStore {
       sort: [{ "data.failure.timestamp": "desc" }],
       _source: ["schema", "data.failure"],
       size: 5000,
-      scroll: "30s",
-    });
+    }, "30s");
     let read = 0;
     try {
       while (answer.hits.hits.length > 0 && read < GROUPED_BAD_ROWS) {
@@ -186,11 +187,11 @@ export class EsDashboardStore implements DashboardStore {
           yield hit;
         }
         const scrollId = answer._scroll_id!;
-        answer = (await this.call(() => this.client.scroll({ scroll_id: scrollId, scroll: "30s" }))) as typeof answer;
+        answer = await this.call<SearchAnswer>("POST", "/_search/scroll", { scroll_id: scrollId, scroll: "30s" });
       }
     } finally {
       const scrollId = answer._scroll_id;
-      if (scrollId) await this.client.clearScroll({ scroll_id: scrollId }).catch(() => undefined);
+      if (scrollId) await this.call("DELETE", "/_search/scroll", { scroll_id: scrollId }).catch(() => undefined);
     }
   }
 
@@ -250,9 +251,7 @@ export class EsDashboardStore implements DashboardStore {
   }
 
   async entityCounts(range: TimeRange): Promise<Map<string, number>> {
-    const mappings = await this.call(() =>
-      this.client.indices.getMapping({ index: this.indices.good, ignore_unavailable: true, allow_no_indices: true }),
-    );
+    const mappings = await this.call<Record<string, unknown>>("GET", `/${this.indices.good}/_mapping?${LENIENT}`);
     const columns = new Set<string>();
     for (const index of Object.values(mappings)) {
       for (const name of Object.keys((index as any).mappings?.properties ?? {})) if (name.startsWith("contexts_")) columns.add(name);
@@ -286,20 +285,16 @@ export class EsDashboardStore implements DashboardStore {
     return { cursor: (hits.at(-1) as any)?._seq_no ?? cursor, rows: hits.map((hit) => toRecord(hit, family)) };
   }
 
-  /** No delete-by-query in this distribution: the good and bad indices are deleted whole (templates stay). */
+  /** No delete-by-query in these distributions: the good and bad indices are deleted whole (templates stay). */
   async reset(): Promise<void> {
     for (const family of ["good", "bad"] as const) {
-      const found = await this.call(() =>
-        this.client.indices.get({ index: this.indices[family], ignore_unavailable: true, allow_no_indices: true, expand_wildcards: "open" }),
-      );
+      const found = await this.call<Record<string, unknown>>("GET", `/${this.indices[family]}?${LENIENT}&expand_wildcards=open`);
       const names = Object.keys(found);
-      if (names.length > 0) await this.call(() => this.client.indices.delete({ index: names.join(",") }));
+      if (names.length > 0) await this.call("DELETE", `/${names.map(encodeURIComponent).join(",")}`);
     }
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
-  }
+  async close(): Promise<void> {}
 }
 
 function totalOf(total: { value: number } | number | undefined): number {
@@ -321,7 +316,8 @@ function toRecord(hit: Hit, family: Family): StoredRecord {
   return { id: hit._id, time: timeOf(doc, family), doc };
 }
 
-function reasonOf(error: InstanceType<typeof errors.ResponseError>): string {
-  const body = error.meta?.body as { error?: { reason?: string; root_cause?: { reason?: string }[] } } | undefined;
-  return body?.error?.root_cause?.[0]?.reason ?? body?.error?.reason ?? error.message;
+/** The first root cause's reason: the sentence that says what was wrong with the request. */
+function reasonOf(answer: Answer): string {
+  const error = (answer.body as { error?: { reason?: string; root_cause?: { reason?: string }[] } } | null)?.error;
+  return (typeof error === "object" && (error?.root_cause?.[0]?.reason ?? error?.reason)) || answer.message;
 }

@@ -1,6 +1,6 @@
 /**
- * Elasticsearch as a store: the connection (URL list, basic auth, API key, CA certificate), the health
- * check at start, the index templates, and `_bulk` writes.
+ * Elasticsearch (or OpenSearch) as a store: the connection (URL list, basic auth, API key, CA
+ * certificate), the health check and engine detection at start, the index templates, and `_bulk` writes.
  *
  * Requests are plain `fetch` rather than the official client's transport. Measured on this machine with
  * the same 50 bulk bodies of 1.3 MB: the client on `HttpConnection` (the only connection class that
@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import type { SinkDocument } from "./document";
 import { BULK_FILTER_PATH, bulkBody, readBulkResponse } from "./bulk-request";
+import { engineName, identifyEngine, type Engine } from "./engine";
 import { classifyRequestFailure, type RequestOutcome } from "./retry";
 import { StoreConfigError, type Store } from "./sink";
 import type { IndexTemplate } from "./templates";
@@ -67,7 +68,11 @@ export class ElasticsearchHttp {
   }
 
   get description(): string {
-    return `Elasticsearch at ${this.connection.urls.join(",")}`;
+    return `Elasticsearch at ${this.urls}`;
+  }
+
+  get urls(): string {
+    return this.connection.urls.join(",");
   }
 
   get nodeCount(): number {
@@ -166,23 +171,26 @@ export function classifyStartupAnswer(answer: Answer, where: string): StartupVer
   if (status === 401) return { kind: "fatal", sentence: `${where} refused the credentials (401); check --es-user/--es-password or --es-api-key` };
   if (status === 403) return { kind: "fatal", sentence: `${where} refused access (403); the user needs the monitor and write privileges` };
   if (status === 429 || status >= 500) return { kind: "wait", reason: `${status}: ${answer.message}` };
-  if (status >= 200 && status < 300) {
-    if (answer.product !== "Elasticsearch") return { kind: "fatal", sentence: `${where} is not Elasticsearch (it does not say so in its answers)` };
-    return { kind: "ready" };
-  }
-  return { kind: "fatal", sentence: `${where} answered GET /_cluster/health with ${status}; it does not look like Elasticsearch` };
+  // Which engine answered (or whether it is one at all) is asked next: ElasticsearchStore.identify.
+  if (status >= 200 && status < 300) return { kind: "ready" };
+  return { kind: "fatal", sentence: `${where} answered GET /_cluster/health with ${status}; it does not look like Elasticsearch or OpenSearch` };
 }
 
 export class ElasticsearchStore implements Store {
+  /** Known once waitUntilReachable has returned true. */
+  engine: Engine | undefined;
+
   constructor(private readonly http: ElasticsearchHttp) {}
 
   get description(): string {
-    return this.http.description;
+    if (!this.engine) return this.http.description;
+    return `${engineName(this.engine)} at ${this.http.urls}`;
   }
 
   /**
-   * Waits until the cluster answers its health endpoint (the integ-test-zip has no `GET /`). Throws
-   * StoreConfigError when it never will; resolves false when `signal` aborts before it answers.
+   * Waits until the cluster answers its health endpoint (the integ-test-zip has no `GET /`), then learns
+   * which engine it is. Throws StoreConfigError when it never will answer, or answers as neither
+   * Elasticsearch nor OpenSearch; resolves false when `signal` aborts before it answers.
    */
   async waitUntilReachable(notify: (message: string) => void, signal?: AbortSignal, pollMs = 2000): Promise<boolean> {
     let waited = false;
@@ -197,6 +205,7 @@ export class ElasticsearchStore implements Store {
           if ((answer.body as { status?: string } | null)?.status === "red") {
             notify(`${this.description} is red (some primary shards are unassigned); writing anyway`);
           }
+          this.engine = await this.identify(answer.product);
           if (waited) notify(`${this.description} is up`);
           return true;
         }
@@ -207,6 +216,17 @@ export class ElasticsearchStore implements Store {
       await abortableSleep(pollMs, signal);
     }
     return false;
+  }
+
+  /** `GET /` names OpenSearch; Elasticsearch names itself in a header and its version in node info. */
+  private async identify(product: string | null | undefined): Promise<Engine> {
+    const root = await this.http.request("GET", "/");
+    const nodes = product === "Elasticsearch" ? await this.http.request("GET", "/_nodes/_local?filter_path=nodes.*.version") : undefined;
+    const engine = identifyEngine({ product: product ?? root.product, root: root.body, nodes: nodes?.body });
+    if (!engine) {
+      throw new StoreConfigError(`${this.description} is neither Elasticsearch nor OpenSearch (it does not say so in its answers)`);
+    }
+    return engine;
   }
 
   async installTemplates(templates: IndexTemplate[]): Promise<void> {

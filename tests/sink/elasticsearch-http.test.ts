@@ -1,10 +1,26 @@
 /** The Elasticsearch connection's decisions that need no cluster: startup verdicts, URL checks, failover. */
 import { describe, expect, test } from "bun:test";
 import { classifyStartupAnswer, ElasticsearchHttp } from "../../stages/sink/elasticsearch";
+import { identifyEngine } from "../../stages/sink/engine";
 import { StoreConfigError } from "../../stages/sink/sink";
 import { freePort } from "./helpers";
 
 const where = "Elasticsearch at http://es:9200";
+
+describe("identifyEngine", () => {
+  test("Elasticsearch by its header, its version from node info (the integ-test-zip has no GET /) or from GET /", () => {
+    const nodes = { nodes: { abc: { version: "9.2.0" } } };
+    expect(identifyEngine({ product: "Elasticsearch", root: { error: "Incorrect HTTP method" }, nodes })).toEqual({ flavour: "elasticsearch", version: "9.2.0" });
+    expect(identifyEngine({ product: "Elasticsearch", root: { version: { number: "8.19.21" } } })).toEqual({ flavour: "elasticsearch", version: "8.19.21" });
+  });
+
+  test("OpenSearch by GET /'s distribution; anything else is neither", () => {
+    const root = { version: { distribution: "opensearch", number: "2.19.6" } };
+    expect(identifyEngine({ product: null, root })).toEqual({ flavour: "opensearch", version: "2.19.6" });
+    expect(identifyEngine({ product: null, root: { status: "green" } })).toBeNull();
+    expect(identifyEngine({ product: null, root: { version: { number: "7.10.2" } } })).toBeNull();
+  });
+});
 
 describe("classifyStartupAnswer", () => {
   test("a cluster that is down or busy is waited for", () => {
@@ -13,12 +29,9 @@ describe("classifyStartupAnswer", () => {
     expect(classifyStartupAnswer({ status: 503, message: "master_not_discovered_exception" }, where).kind).toBe("wait");
   });
 
-  test("only an answer that names Elasticsearch is ready", () => {
+  test("a health answer is ready whoever gave it; which engine it is, identifyEngine says next", () => {
     expect(classifyStartupAnswer({ status: 200, product: "Elasticsearch", message: "" }, where)).toEqual({ kind: "ready" });
-    expect(classifyStartupAnswer({ status: 200, product: null, message: "" }, where)).toEqual({
-      kind: "fatal",
-      sentence: `${where} is not Elasticsearch (it does not say so in its answers)`,
-    });
+    expect(classifyStartupAnswer({ status: 200, product: null, message: "" }, where)).toEqual({ kind: "ready" });
   });
 
   test("wrong host, TLS mismatch, credentials and strangers are the user's to fix", () => {

@@ -3,7 +3,12 @@
  *
  * Tests that only add documents under names of their own use ES_URL when it is set (scripts/test.sh
  * starts one for every suite). Tests that stop the node, or write to the fixed good/bad/logs names,
- * get a node of their own. Nothing here is skipped: if Elasticsearch cannot start, the suite fails.
+ * get a node of their own. If Elasticsearch cannot start, the suite fails.
+ *
+ * scripts/test.sh runs this file again on Elasticsearch 9 and OpenSearch (ES_FLAVOUR, ES_VERSION) with
+ * ES_ENGINE_TESTS_ONLY=1: there the two tests that stop and restart a node are skipped. They test the sink's
+ * waiting and retrying, the same code whatever the engine, and each JVM restart costs a minute or more on a
+ * loaded machine; they run on the main engine (8.19).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,8 +20,10 @@ import {
   collectText,
   countDocuments,
   ElasticsearchNode,
+  engineLabel,
   enrichedEvents,
   es,
+  flavour,
   freePort,
   lines,
   logRecords,
@@ -26,8 +33,10 @@ import {
   uniqueName,
 } from "./helpers";
 import { validateBadRow } from "../fixtures/bad-row-schema";
+import { spawnChild, until } from "../fixtures/processes";
 
-const START_TIMEOUT = 180_000;
+const START_TIMEOUT = 330_000;
+const engineTestsOnly = process.env.ES_ENGINE_TESTS_ONLY === "1";
 let shared: string;
 let own: ElasticsearchNode;
 let work: string;
@@ -43,13 +52,6 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 describe("sink into Elasticsearch", () => {
   test("sink-good stores exactly every event once, under the good template's mappings", async () => {
@@ -85,7 +87,7 @@ describe("sink into Elasticsearch", () => {
     const rows = readFileSync(badPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
     expect(rows).toHaveLength(1);
     expect(rows[0].schema).toContain("/generic_error/");
-    expect(rows[0].data.failure.errors[0]).toMatch(/^Failed to write to Elasticsearch at .*(document_parsing_exception|mapper_parsing_exception).*br_viewwidth/);
+    expect(rows[0].data.failure.errors[0]).toMatch(/^Failed to write to (Elasticsearch|OpenSearch) [\d.]+ at .*(document_parsing_exception|mapper_parsing_exception).*br_viewwidth/);
     // Snowplow's RawPayload: the refused line itself as a plain string, valid against the schema copy.
     expect(rows[0].data.payload).toBe(refused);
     expect(await validateBadRow(rows[0])).toMatchObject({ ok: true });
@@ -108,31 +110,77 @@ describe("sink into Elasticsearch", () => {
       schema: "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0",
       data: { processor: { artifact: "a", version: "1" }, failure: { timestamp: "2025-11-27T10:00:00Z", errors: ["x"] }, payload: "raw text" },
     });
+    // A failure detail longer than any indexed term may be (32 KB): kept, not a reason to refuse the row.
+    const long = JSON.stringify({
+      schema: "iglu:com.snowplowanalytics.snowplow.badrows/generic_error/jsonschema/1-0-0",
+      data: { processor: { artifact: "a", version: "1" }, failure: { timestamp: "2025-11-27T11:00:00Z", errors: ["y".repeat(40_000)], detail: { message: "z".repeat(40_000) } }, payload: "raw" },
+    });
     // A URL list whose first node is down: the sink starts on the one that is up.
     const urls = `http://127.0.0.1:${await freePort()},${shared}`;
     const run = await telemetry(
       ["sink", "--es", urls, "--index", index, "--mapping", "bad", "--stats-interval", "0"],
-      lines([...badRows(7), generic]),
+      lines([...badRows(7), generic, long]),
     );
     expect(run.stderr).not.toContain("waiting for");
+    expect(run.stderr).toContain("0 refused");
     expect(run.code).toBe(0);
-    expect(await countDocuments(shared, index)).toBe(8);
+    expect(await countDocuments(shared, index)).toBe(9);
     const answer = await es(shared, "POST", `/${index}/_search`, {
       size: 0,
-      aggs: {
-        schemas: { terms: { field: "data.failure.messages.schemaKey" } },
-        days: { date_histogram: { field: "data.failure.timestamp", calendar_interval: "day" } },
-      },
+      aggs: { days: { date_histogram: { field: "data.failure.timestamp", calendar_interval: "day" } } },
     });
-    expect(answer.aggregations.schemas.buckets).toEqual([{ key: "iglu:com.acme/thing/jsonschema/1-0-0", doc_count: 7 }]);
-    expect(answer.aggregations.days.buckets[0].doc_count).toBe(8);
+    expect(answer.aggregations.days.buckets[0].doc_count).toBe(9);
+    if (flavour === "elasticsearch") {
+      // `flattened`: every leaf of a failure object is aggregatable by its path.
+      const leaves = await es(shared, "POST", `/${index}/_search`, { size: 0, aggs: { schemas: { terms: { field: "data.failure.messages.schemaKey" } } } });
+      expect(leaves.aggregations.schemas.buckets).toEqual([{ key: "iglu:com.acme/thing/jsonschema/1-0-0", doc_count: 7 }]);
+    } else {
+      // OpenSearch has no `flattened`: failure objects are kept whole in _source, not indexed (README).
+      const mapping = (await es(shared, "GET", `/${index}/_mapping`))[index].mappings.properties.data.properties.failure.properties;
+      expect(mapping.messages).toEqual({ type: "object", enabled: false });
+      const stored = await es(shared, "POST", `/${index}/_search`, { query: { term: { schema: JSON.parse(badRows(1)[0]!).schema } }, size: 1 });
+      expect(stored.hits.hits[0]._source.data.failure.messages[0].schemaKey).toBe("iglu:com.acme/thing/jsonschema/1-0-0");
+    }
     await es(shared, "DELETE", `/${index}`);
     await es(shared, "DELETE", `/_index_template/telemetry-${index}`);
   }, 60_000);
 
+  test("the sink names the engine it found; new indices are green on one node, and --replicas is honoured", async () => {
+    const names = { auto: uniqueName("replicas-auto"), one: uniqueName("replicas-one"), all: uniqueName("replicas-all") };
+    const store = (index: string, extra: string[] = []) =>
+      telemetry(["sink", "--es", shared, "--index", index, "--stats-interval", "0", ...extra], lines(enrichedEvents(5)));
+    const settings = async (index: string) => (await es(shared, "GET", `/${index}/_settings`))[index].settings.index;
+
+    const auto = await store(names.auto);
+    expect(auto.code).toBe(0);
+    expect(auto.stderr).toMatch(new RegExp(`storing into ${engineLabel} \\d+\\.\\d+\\.\\d+ at ${shared}`));
+    // Without --replicas: none while the cluster has one node, so the index is green, not yellow.
+    expect((await settings(names.auto)).auto_expand_replicas).toBe("0-1");
+    const health = await es(shared, "GET", `/_cluster/health/${names.auto}?wait_for_status=green&timeout=30s`);
+    expect(health.status).toBe("green");
+
+    expect((await store(names.one, ["--replicas", "1"])).code).toBe(0);
+    expect((await settings(names.one)).number_of_replicas).toBe("1");
+    // One replica that a single node cannot place: yellow, as asked.
+    expect((await es(shared, "GET", `/_cluster/health/${names.one}?timeout=5s`)).status).toBe("yellow");
+
+    expect((await store(names.all, ["--replicas", "0-all"])).code).toBe(0);
+    expect((await settings(names.all)).auto_expand_replicas).toBe("0-all");
+
+    const wrong = await store(uniqueName("replicas-wrong"), ["--replicas", "many"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--replicas takes a number of replicas (1) or a range');
+    expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+
+    for (const name of Object.values(names)) {
+      await es(shared, "DELETE", `/${name}`);
+      await es(shared, "DELETE", `/_index_template/telemetry-${name}`);
+    }
+  }, 60_000);
+
   test("SIGTERM sends what was read, waits for the acknowledgements and exits 0", async () => {
     const index = uniqueName("sigterm");
-    const child = Bun.spawn(
+    const child = spawnChild(
       [join(repo, "bin/telemetry"), "sink", "--es", shared, "--index", index, "--batch-ms", "600000", "--batch-docs", "100000", "--stats-interval", "0.1"],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
     );
@@ -159,7 +207,7 @@ describe("sink into Elasticsearch", () => {
     try {
       const cases: [string[], RegExp][] = [
         [["--es", "not a url"], /is not a URL/],
-        [["--es", `http://127.0.0.1:${notElasticsearch.port}`], /is not Elasticsearch/],
+        [["--es", `http://127.0.0.1:${notElasticsearch.port}`], /is neither Elasticsearch nor OpenSearch/],
         [["--es", `http://127.0.0.1:${unauthorized.port}`, "--es-user", "u", "--es-password", "p"], /refused the credentials \(401\)/],
         [["--es", shared.replace("http://", "https://")], /cannot make a TLS connection/],
       ];
@@ -175,10 +223,10 @@ describe("sink into Elasticsearch", () => {
     }
   }, 60_000);
 
-  test("a node down at start is waited for, and one stopped mid-stream loses and doubles nothing", async () => {
+  test.skipIf(engineTestsOnly)("a node down at start is waited for, and one stopped mid-stream loses and doubles nothing", async () => {
     const index = uniqueName("outage");
     await own.stop();
-    const child = Bun.spawn(
+    const child = spawnChild(
       [join(repo, "bin/telemetry"), "sink", "--es", own.url, "--index", index, "--batch-docs", "100", "--batch-ms", "50", "--stats-interval", "0"],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
     );
@@ -188,12 +236,12 @@ describe("sink into Elasticsearch", () => {
       await own.startAgain();
       child.stdin.write(lines(enrichedEvents(3000)));
       await child.stdin.flush();
-      await until(async () => (await countDocuments(own.url, index).catch(() => 0)) > 0, "the first documents");
+      await until(async () => (await countDocuments(own.url, index).catch(() => 0)) > 0, "the first documents", 300_000);
       await own.stop();
       // Not awaited: while the node is down the sink stops reading, so this write cannot finish yet.
       child.stdin.write(lines(enrichedEvents(3000, 3000)));
       const written = child.stdin.flush();
-      await until(() => stderr.text().includes("is not taking documents"), "the sink to notice the outage");
+      await until(() => stderr.text().includes("is not taking documents"), "the sink to notice the outage", 300_000);
       await own.startAgain();
       await written;
       child.stdin.end();
@@ -207,13 +255,13 @@ describe("sink into Elasticsearch", () => {
     }
   }, 400_000);
 
-  test("SIGTERM while the node is down: retried for --drain-timeout, then every record read is spilled (or a bad row), exit 0", async () => {
+  test.skipIf(engineTestsOnly)("SIGTERM while the node is down: retried for --drain-timeout, then every record read is spilled (or a bad row), exit 0", async () => {
     const sent = enrichedEvents(500);
     const sinks = [true, false].map((spilling) => {
       const index = uniqueName("drain");
       const spill = join(work, `${index}.spill.ndjson`);
       const bad = join(work, `${index}.bad.ndjson`);
-      const child = Bun.spawn(
+      const child = spawnChild(
         [join(repo, "bin/telemetry"), "sink", "--es", own.url, "--index", index, "--batch-docs", "1000", "--batch-ms", "50",
           "--stats-interval", "0.1", "--drain-timeout", "1", "--bad", bad, ...(spilling ? ["--spill", spill] : [])],
         { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
@@ -256,7 +304,7 @@ describe("sink into Elasticsearch", () => {
     const bad = join(work, `${index}.bad.ndjson`);
     await es(shared, "PUT", `/${index}`);
     await es(shared, "POST", `/${index}/_close`);
-    const child = Bun.spawn(
+    const child = spawnChild(
       [join(repo, "bin/telemetry"), "sink", "--es", shared, "--index", index, "--batch-docs", "100", "--batch-ms", "50",
         "--stats-interval", "0", "--bad", bad],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },

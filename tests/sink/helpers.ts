@@ -5,9 +5,17 @@
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { collectText } from "../fixtures/collect-text";
+import { spawnChild } from "../fixtures/processes";
 export { collectText };
 
 export const repo = resolve(import.meta.dir, "../..");
+
+/**
+ * The engine these suites run against: scripts/test.sh runs them once per flavour, with ES_FLAVOUR (and
+ * ES_VERSION) in the environment, so ES_URL and the nodes scripts/es.sh starts here are all of it.
+ */
+export const flavour: "elasticsearch" | "opensearch" = process.env.ES_FLAVOUR === "opensearch" ? "opensearch" : "elasticsearch";
+export const engineLabel = flavour === "opensearch" ? "OpenSearch" : "Elasticsearch";
 const telemetryBin = resolve(repo, "bin/telemetry");
 const esScript = resolve(repo, "scripts/es.sh");
 
@@ -17,10 +25,12 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs `telemetry ARGS` with `input` on stdin to completion. */
+/**
+ * Runs `telemetry ARGS` with `input` on stdin to completion, in a temporary folder (so a default output
+ * such as ./telemetry-bad.ndjson stays out of the repository), killed with its test if it outlives it.
+ */
 export async function telemetry(args: string[], input = "", env: Record<string, string> = {}): Promise<Finished> {
-  const child = Bun.spawn([telemetryBin, ...args], {
-    cwd: repo,
+  const child = spawnChild([telemetryBin, ...args], {
     stdin: new Blob([input]),
     stdout: "pipe",
     stderr: "pipe",
@@ -34,10 +44,9 @@ export async function telemetry(args: string[], input = "", env: Record<string, 
   return { code, stdout, stderr };
 }
 
-/** Runs a shell pipeline from the repo, with `telemetry` on the PATH. */
+/** Runs a shell pipeline in a temporary folder, with `telemetry` on the PATH. */
 export async function shell(script: string): Promise<Finished> {
-  const child = Bun.spawn(["bash", "-o", "pipefail", "-c", script], {
-    cwd: repo,
+  const child = spawnChild(["bash", "-o", "pipefail", "-c", script], {
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, PATH: `${resolve(repo, "bin")}:${process.env.PATH}` },
@@ -62,8 +71,9 @@ export async function freePort(): Promise<number> {
 }
 
 async function esScriptRun(command: "start" | "stop" | "remove", port: number): Promise<void> {
+  // A loaded machine starts a JVM slowly: give it longer than a person's `make es` waits.
   const child = Bun.spawn([esScript, command], {
-    env: { ...process.env, ES_PORT: String(port) },
+    env: { ES_START_TIMEOUT: "300", ...process.env, ES_PORT: String(port) },
     stdout: "pipe",
     stderr: "pipe",
   });
