@@ -68,40 +68,63 @@ export class KafkaLineSource {
     });
   }
 
-  /** The topic's messages as NDJSON chunks until `stop` is aborted. */
+  /**
+   * The topic's messages as NDJSON chunks until `stop` is aborted. The stream runs in flowing mode into a
+   * small queue and is paused while the queue is full (its paused-mode `read()` was seen to stall under load).
+   */
   async *chunks(stop: AbortSignal): AsyncGenerator<Uint8Array> {
     const maxMessages = this.settings.maxChunkMessages ?? 500;
+    const maxQueued = maxMessages * 4;
     let failures = 0;
-    while (!stop.aborted) {
-      if (this.stream === null) {
-        try {
-          this.stream = await this.open();
-          if (failures > 0) this.settings.warn?.(`reading Kafka topic ${this.settings.topic} again`);
-          failures = 0;
-        } catch (error) {
-          if (failures++ === 0) this.settings.warn?.(`cannot read Kafka topic ${this.settings.topic} (${describeKafkaError(error)}); retrying with backoff`);
+    let queue: KafkaMessage[] = [];
+    let wake: (() => void) | null = null;
+    const wakeUp = () => {
+      const waiting = wake;
+      wake = null;
+      waiting?.();
+    };
+    stop.addEventListener("abort", wakeUp);
+    try {
+      while (!stop.aborted) {
+        if (this.stream === null) {
+          try {
+            const stream = await this.open();
+            stream.on("data", (message: KafkaMessage) => {
+              queue.push(message);
+              if (queue.length >= maxQueued) stream.pause();
+              wakeUp();
+            });
+            stream.on("error", wakeUp);
+            stream.on("close", wakeUp);
+            this.stream = stream;
+            if (failures > 0) this.settings.warn?.(`reading Kafka topic ${this.settings.topic} again`);
+            failures = 0;
+          } catch (error) {
+            if (failures++ === 0) this.settings.warn?.(`cannot read Kafka topic ${this.settings.topic} (${describeKafkaError(error)}); retrying with backoff`);
+            await sleepUnless(stop, Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 6)));
+            continue;
+          }
+        }
+        const stream = this.stream;
+        if (queue.length > 0) {
+          const messages = queue.length <= maxMessages ? queue : queue.slice(0, maxMessages);
+          queue = queue.length <= maxMessages ? [] : queue.slice(maxMessages);
+          if (stream.isPaused() && queue.length < maxQueued / 2) stream.resume();
+          const lines = messages.map(this.settings.toLine);
+          this.unacknowledged.push(...messages);
+          yield Buffer.from(lines.join("\n") + "\n");
+          continue;
+        }
+        if (stream.destroyed || stream.readableEnded) {
+          this.stream = null;
+          if (failures++ === 0) this.settings.warn?.(`lost Kafka topic ${this.settings.topic} (${describeKafkaError(stream.errored)}); retrying with backoff`);
           await sleepUnless(stop, Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 6)));
           continue;
         }
+        await new Promise<void>((resolve) => (wake = resolve));
       }
-      const stream = this.stream;
-      const messages: KafkaMessage[] = [];
-      for (let message = stream.read(); message !== null; message = messages.length < maxMessages ? stream.read() : null) {
-        messages.push(message as KafkaMessage);
-      }
-      if (messages.length > 0) {
-        const lines = messages.map(this.settings.toLine);
-        this.unacknowledged.push(...messages);
-        yield Buffer.from(lines.join("\n") + "\n");
-        continue;
-      }
-      if (stream.destroyed || stream.readableEnded) {
-        this.stream = null;
-        if (failures++ === 0) this.settings.warn?.(`lost Kafka topic ${this.settings.topic} (${describeKafkaError(stream.errored)}); retrying with backoff`);
-        await sleepUnless(stop, Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 6)));
-        continue;
-      }
-      await readableOrStopped(stream, stop);
+    } finally {
+      stop.removeEventListener("abort", wakeUp);
     }
   }
 
@@ -150,24 +173,6 @@ function sleepUnless(stop: AbortSignal, ms: number): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
-    stop.addEventListener("abort", done, { once: true });
-  });
-}
-
-function readableOrStopped(stream: Stream, stop: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("readable", done);
-      stream.off("close", done);
-      stream.off("end", done);
-      stream.off("error", done);
-      stop.removeEventListener("abort", done);
-      resolve();
-    };
-    stream.on("readable", done);
-    stream.on("close", done);
-    stream.on("end", done);
-    stream.on("error", done);
     stop.addEventListener("abort", done, { once: true });
   });
 }
