@@ -5,7 +5,7 @@
  * run goes from starting the stages until SQLite holds every event; reported: events/s, and each stage's CPU
  * per event (user + system), the broker's included.
  *
- * Uses the broker named by KAFKA_URL, or starts one with scripts/kafka.sh (KAFKA_PORT, default 9392).
+ * Uses the broker named by KAFKA_URL, or the one on KAFKA_PORT (default 9092, `make kafka`), started with scripts/kafka.sh (and stopped after) when none listens there.
  * Run: node_modules/.bin/bun scripts/bench/kafka.ts   (rows on stdout, progress on stderr)
  */
 import { Database } from "bun:sqlite";
@@ -47,7 +47,7 @@ function rawRecords(): string[] {
 
 async function ensureBroker(): Promise<{ url: string; started: boolean; port: string }> {
   if (process.env.KAFKA_URL) return { url: process.env.KAFKA_URL, started: false, port: process.env.KAFKA_URL.split(":")[1]! };
-  const port = process.env.KAFKA_PORT ?? "9392";
+  const port = process.env.KAFKA_PORT ?? "9092";
   const status = Bun.spawnSync([join(ROOT, "scripts/kafka.sh"), "status"], { env: { ...process.env, KAFKA_PORT: port } });
   if (status.exitCode === 0) return { url: `127.0.0.1:${port}`, started: false, port };
   const child = Bun.spawn([join(ROOT, "scripts/kafka.sh"), "start"], { env: { ...process.env, KAFKA_PORT: port }, stdout: "inherit", stderr: "inherit" });
