@@ -143,7 +143,10 @@ async function kafkaRun(broker: { url: string; port: string }, records: string[]
     await Bun.sleep(100);
     for (const [name, child] of children) rss.set(name, Math.max(rss.get(name) ?? 0, peakRssMb(child.pid)));
     stored = storedCount(db);
-    if ((performance.now() - started) / 1000 > 300) throw new Error(`the Kafka run stored ${stored} of ${EVENTS} events in 5 minutes`);
+    if ((performance.now() - started) / 1000 > 300) {
+      for (const child of children.values()) child.kill("SIGKILL");
+      throw new Error(`the Kafka run stored ${stored} of ${EVENTS} events in 5 minutes`);
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   const brokerCpu = cpuSecondsOf(brokerPid) - brokerCpuBefore;
