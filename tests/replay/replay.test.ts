@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { BadRowList } from "../../stages/shared/bad-rows";
 import { listArchiveFiles, RateLimiter, replay, type Clock, type ReplayOptions } from "../../stages/replay/replay";
+import { spawnChild } from "../fixtures/processes";
 
 const telemetryBin = resolve(import.meta.dir, "../../bin/telemetry");
 const processor = { artifact: "telemetry-replay", version: "0" };
@@ -115,7 +116,7 @@ describe("telemetry replay (process)", () => {
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
     writeFileSync(join(dir, "raw-20251127T100010Z-000002.ndjson"), event(10) + "\n");
     const bad = join(work, "truncated.bad.ndjson");
-    const child = Bun.spawn([telemetryBin, "replay", dir, "--bad", bad], { stdout: "pipe", stderr: "pipe", cwd: work });
+    const child = spawnChild([telemetryBin, "replay", dir, "--bad", bad], { stdout: "pipe", stderr: "pipe", cwd: work });
     const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
     expect(code).toBe(0);
     const written = stdout.trimEnd().split("\n");
@@ -132,7 +133,7 @@ describe("telemetry replay (process)", () => {
 
   test("writes the archive to stdout and exits 0", async () => {
     const dir = archive("process");
-    const child = Bun.spawn([telemetryBin, "replay", dir, "--since", "2025-11-27T10:00:10Z"], { stdout: "pipe", stderr: "pipe" });
+    const child = spawnChild([telemetryBin, "replay", dir, "--since", "2025-11-27T10:00:10Z"], { stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     expect(code).toBe(0);
     expect(stdout).toBe([10, 11, 20, 21, 22].map((second) => event(second) + "\n").join(""));
@@ -142,7 +143,7 @@ describe("telemetry replay (process)", () => {
   test("counts in its closing line agree with their nouns: 1 line from 1 file", async () => {
     const one = join(work, "one.ndjson");
     writeFileSync(one, event(0) + "\n");
-    const child = Bun.spawn([telemetryBin, "replay", one], { stdout: "pipe", stderr: "pipe", cwd: work });
+    const child = spawnChild([telemetryBin, "replay", one], { stdout: "pipe", stderr: "pipe", cwd: work });
     const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
     expect(code).toBe(0);
     expect(stderr).toContain("1 line from 1 file\n");
@@ -151,7 +152,7 @@ describe("telemetry replay (process)", () => {
   test("a reader that goes away early ends replay quietly with exit 0", async () => {
     const big = join(work, "big.ndjson");
     writeFileSync(big, Array.from({ length: 200_000 }, (_, i) => event(i % 60)).join("\n") + "\n");
-    const child = Bun.spawn(["bash", "-c", `"${telemetryBin}" replay "${big}" | head -n 3 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
+    const child = spawnChild(["bash", "-c", `"${telemetryBin}" replay "${big}" | head -n 3 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -163,7 +164,7 @@ describe("telemetry replay (process)", () => {
 
   test("SIGTERM stops a paced replay after whole lines and exits 0", async () => {
     const dir = archive("sigterm");
-    const child = Bun.spawn([telemetryBin, "replay", dir, "--rate", "2"], { stdout: "pipe", stderr: "pipe" });
+    const child = spawnChild([telemetryBin, "replay", dir, "--rate", "2"], { stdout: "pipe", stderr: "pipe" });
     const reader = child.stdout.getReader();
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toStartWith(event(0));
@@ -178,7 +179,7 @@ describe("telemetry replay (process)", () => {
 
   test("a missing path or a bad date is one sentence and exit 2", async () => {
     for (const args of [["replay", join(work, "nope")], ["replay", work, "--since", "yesterday-ish"]]) {
-      const child = Bun.spawn([telemetryBin, ...args], { stdout: "pipe", stderr: "pipe" });
+      const child = spawnChild([telemetryBin, ...args], { stdout: "pipe", stderr: "pipe" });
       const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
       expect(code).toBe(2);
       expect(stderr.trim().split("\n")).toHaveLength(1);

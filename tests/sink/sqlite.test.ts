@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { badRows, collectText, enrichedEvents, lines, logRecords, repo, shell, telemetry } from "./helpers";
+import { spawnChild } from "../fixtures/processes";
 
 let work: string;
 beforeAll(() => {
@@ -74,7 +75,7 @@ describe("sink into SQLite", () => {
     const holder = new Database(db, { create: true });
     holder.run("PRAGMA journal_mode = WAL");
     holder.run("BEGIN IMMEDIATE");
-    const child = Bun.spawn(
+    const child = spawnChild(
       [join(repo, "bin/telemetry"), "sink-good", "--db", db, "--stats-interval", "0"],
       { stdin: new Blob([lines(enrichedEvents(100))]), stdout: "ignore", stderr: "pipe" },
     );
@@ -87,7 +88,7 @@ describe("sink into SQLite", () => {
 
   test("SIGTERM stores what was read and exits 0", async () => {
     const db = join(work, "sigterm.db");
-    const child = Bun.spawn(
+    const child = spawnChild(
       [join(repo, "bin/telemetry"), "sink", "--db", db, "--batch-ms", "600000", "--batch-docs", "100000", "--stats-interval", "0.1"],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
     );
