@@ -72,27 +72,16 @@ const COLUMNS: Readonly<Record<MappingKind, readonly IndexedColumn[]>> = {
   dynamic: [TS],
 };
 
-/**
- * Covering indexes: each dashboard query over a time range reads one of these and never the rows. Then one
- * `(column, ts)` index per column the dashboard sorts by, so a page sorted by app_id walks the index in
- * that order (ties by time) instead of sorting every row of the range.
- */
+/** Covering indexes: each dashboard query over a time range reads one of these and never the rows. */
 const INDEXES: Readonly<Record<MappingKind, readonly string[][]>> = {
   good: [
     ["ts", "app_id", "platform", "event", "event_name", "event_schema", "contexts"],
     ["ts", "page_url"],
-    ...["app_id", "platform", "event", "event_name", "event_schema", "page_url"].map((column) => [column, "ts"]),
   ],
-  bad: [["ts", "bad_type", "failure_signature"], ["bad_type", "ts"]],
-  logs: [["ts", "level", "exception_class"], ["exception_class", "ts"], ["level", "ts"], ["logger_name", "ts"]],
+  bad: [["ts", "bad_type", "failure_signature"]],
+  logs: [["ts", "level", "exception_class"], ["exception_class", "ts"]],
   dynamic: [["ts"]],
 };
-
-/** The index a page sorted by `column` walks, when there is one. */
-export function sortIndexName(table: string, family: string, column: string): string | null {
-  const indexed = INDEXES[defaultMappingKind(family)].find((columns) => columns.length === 2 && columns[0] === column && columns[1] === "ts");
-  return indexed ? indexName(table, indexed) : null;
-}
 
 function indexName(table: string, columns: readonly string[]): string {
   return `${table}_by_${columns.join("_")}`;

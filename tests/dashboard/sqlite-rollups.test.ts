@@ -186,8 +186,8 @@ describe("sorted pages", () => {
     return (order === "asc" ? ordered : ordered.reverse()).map((event) => event.event_id);
   }
 
-  test("by a column, through its index or by sorting the range, in the same order as the rows", async () => {
-    // The whole range: the index is walked; an hour: the hour's events are sorted.
+  test("by a column, from the roll-up's counts or by sorting the range, in the same order as the rows", async () => {
+    // app_id through the roll-up; page_url with a search on event_name (another roll-up) by sorting.
     for (const range of [ranges[0]!, ranges[2]!, ranges[1]!]) {
       for (const order of ["asc", "desc"] as const) {
         for (const offset of [0, 50, 120]) {
