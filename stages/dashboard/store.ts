@@ -76,7 +76,7 @@ export interface NewRows {
 
 /**
  * How many of the newest records of a range SQLite reads for a search or sort on a field without an indexed
- * column (`telemetry dashboard --scan-limit`): each such record's JSON is parsed, about 10 µs apiece.
+ * column (`telemetry dashboard --scan-limit`): each such record is read and its JSON parsed, 4–25 µs apiece here.
  */
 export const DEFAULT_SCAN_LIMIT = 10_000;
 
