@@ -7,8 +7,9 @@ install:
 	scripts/install-deps.sh
 
 # Settings: `telemetry up --help`; each flag also as TELEMETRY_<FLAG> or in `--config FILE` (README, make up).
+# KAFKA=host:port make up: collect, enrich, sink-good and sink-bad over Kafka (= --kafka, or TELEMETRY_KAFKA).
 up: install
-	bin/telemetry up
+	bin/telemetry up $(if $(KAFKA),--kafka $(KAFKA))
 
 down:
 	@bin/telemetry down

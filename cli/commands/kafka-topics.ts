@@ -4,7 +4,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { ConfigError } from "../../stages/shared/config-error";
-import { DEFAULT_TOPICS } from "../../stages/kafka/topics";
+import { DEFAULT_PARTITIONS, DEFAULT_TOPICS } from "../../stages/kafka/topics";
 import { withExamples } from "../command";
 import { kafkaConnection, kafkaConnectionOptions, type KafkaArgs } from "../kafka";
 import { exitWithConfigError, say } from "../runtime";
@@ -18,7 +18,7 @@ const options = {
     default: Object.values(DEFAULT_TOPICS).join(","),
     describe: "topics to create when missing, separated by commas",
   },
-  partitions: { type: "number", default: 3, describe: "partitions of each new topic: the most processes of one group that can share it" },
+  partitions: { type: "number", default: DEFAULT_PARTITIONS, describe: "partitions of each new topic: the most processes of one group that can share it" },
   replicas: { type: "number", default: 1, describe: "replication factor of each new topic" },
 } as const;
 

@@ -10,6 +10,8 @@ import { parseByteSize } from "../../stages/shared/byte-size";
 import { parseDurationSeconds } from "../../stages/shared/duration";
 import { ConfigError } from "../../stages/shared/config-error";
 import { shippedPath } from "../../stages/shared/shipped-files";
+import { DEFAULT_PARTITIONS, DEFAULT_TOPICS } from "../../stages/kafka/topics";
+import type { KafkaTopology } from "../../stages/supervise/pipeline";
 import { portOption, withExamples } from "../command";
 import { exitWithConfigError, say } from "../runtime";
 
@@ -35,6 +37,12 @@ const options = {
   "drain-timeout": { type: "number", default: 10, describe: "seconds a stopping stage gets to finish before it is asked to stop, and again before it is killed" },
   "hold-bytes": { type: "string", default: "64MiB", describe: "unacknowledged lines each hop holds before it stops reading the stages writing it" },
   "restart-max-delay": { type: "number", default: 30, describe: "longest wait, in seconds, before a stage that keeps exiting is started again" },
+  kafka: { type: "string", describe: "Kafka brokers (host:port, several separated by commas): collect, enrich, sink-good and sink-bad talk to topics instead of pipes" },
+  "kafka-raw-topic": { type: "string", default: DEFAULT_TOPICS.raw, describe: "with --kafka: the topic of raw records, collect → enrich" },
+  "kafka-enriched-topic": { type: "string", default: DEFAULT_TOPICS.enriched, describe: "with --kafka: the topic of enriched events, enrich → sink-good" },
+  "kafka-bad-topic": { type: "string", default: DEFAULT_TOPICS.bad, describe: "with --kafka: the topic of enrich's bad rows, enrich → sink-bad" },
+  "kafka-group-prefix": { type: "string", default: "telemetry-", describe: "with --kafka: each consumer's group is this and the stage's name (telemetry-enrich, telemetry-sink-good, telemetry-sink-bad)" },
+  "kafka-partitions": { type: "number", default: DEFAULT_PARTITIONS, describe: "with --kafka: partitions of the topics created at start when missing" },
 } as const;
 
 type UpArgs = ArgumentsCamelCase<{
@@ -57,6 +65,12 @@ type UpArgs = ArgumentsCamelCase<{
   drainTimeout: number;
   holdBytes: string;
   restartMaxDelay: number;
+  kafka?: string;
+  kafkaRawTopic: string;
+  kafkaEnrichedTopic: string;
+  kafkaBadTopic: string;
+  kafkaGroupPrefix: string;
+  kafkaPartitions: number;
 }>;
 
 /** How this process runs `telemetry` again: the single executable itself, or Bun with cli/main.ts. */
@@ -69,6 +83,23 @@ function bytes(text: string, flag: string): number {
   const value = parseByteSize(text);
   if (value === undefined) throw new ConfigError(`--${flag} ${text} is not a size like 64MiB`);
   return value;
+}
+
+/**
+ * The stages' environment: this one without the TELEMETRY_* variables. Every setting reaches a stage as a
+ * flag; a variable left in would reach every stage that has the flag, e.g. TELEMETRY_KAFKA would switch
+ * sink-logs and sink-pii to Kafka topics nothing writes.
+ */
+export function stageEnvironment(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("TELEMETRY_")));
+}
+
+/** The raw, enriched and bad topics, created when missing (as `telemetry kafka-topics` does); an unreachable broker is a ConfigError. */
+async function createKafkaTopics(kafka: KafkaTopology): Promise<void> {
+  const { createTopics } = await import("../../stages/kafka/connection");
+  const topics = [kafka.topics.raw, kafka.topics.enriched, kafka.topics.bad];
+  const created = await createTopics({ brokers: kafka.brokers, clientId: "telemetry-up" }, topics, kafka.partitions, 1);
+  say(STAGE, `Kafka at ${kafka.brokers}: ${created.length === 0 ? `topics ${topics.join(", ")} exist` : `created ${created.join(", ")} (${kafka.partitions} partitions each)`}`);
 }
 
 async function run(args: UpArgs): Promise<void> {
@@ -84,6 +115,16 @@ async function run(args: UpArgs): Promise<void> {
     if (!(args.sinkBatchMs > 0)) throw new ConfigError("--sink-batch-ms must be a number of milliseconds above 0");
     if (!(args.drainTimeout > 0)) throw new ConfigError("--drain-timeout must be a number of seconds above 0");
     if (!(args.restartMaxDelay > 0)) throw new ConfigError("--restart-max-delay must be a number of seconds above 0");
+    if (!(Number.isInteger(args.kafkaPartitions) && args.kafkaPartitions > 0)) throw new ConfigError("--kafka-partitions must be a whole number above 0");
+    const kafka: KafkaTopology | undefined =
+      args.kafka === undefined
+        ? undefined
+        : {
+            brokers: args.kafka,
+            topics: { raw: args.kafkaRawTopic, enriched: args.kafkaEnrichedTopic, bad: args.kafkaBadTopic },
+            groupPrefix: args.kafkaGroupPrefix,
+            partitions: args.kafkaPartitions,
+          };
     const config = {
       data: args.data,
       es: args.es,
@@ -105,6 +146,7 @@ async function run(args: UpArgs): Promise<void> {
       drainSeconds: args.drainTimeout,
       holdBytes: bytes(args.holdBytes, "hold-bytes"),
       restart: { ...DEFAULT_RESTART_POLICY, maxDelayMs: args.restartMaxDelay * 1000 },
+      kafka,
     };
     const previous = readStatus(config);
     if (previous && previous.state !== "stopped" && !isStale(previous)) {
@@ -114,14 +156,14 @@ async function run(args: UpArgs): Promise<void> {
       say(STAGE, `the last run (pid ${previous.pid}) did not stop cleanly: records in flight then may be missing; \`telemetry replay ${config.archive}\` sends the archive again`);
     }
     mkdirSync(join(args.data, "run"), { recursive: true });
+    if (kafka) await createKafkaTopics(kafka);
     const supervisor = new Supervisor({
       config,
       stages: pipelineStages(config),
       // Each stage in a session of its own, so a terminal's Ctrl-C reaches only the supervisor, which stops them
       // in order; and told SIGTERM (drain and exit) should the supervisor die without stopping them.
       telemetry: ["setsid", "setpriv", "--pdeathsig", "TERM", ...telemetryCommand()],
-      // Passed on whole: a stage reads only the TELEMETRY_* variables of its own flags, and the flags given here win.
-      env: process.env,
+      env: stageEnvironment(process.env),
       say: (line) => say(STAGE, line),
     });
     const pidFile = join(args.data, "run", "up.pid");
@@ -162,6 +204,7 @@ const command: CommandModule<object, UpArgs> = {
       ["telemetry up", "the pipeline on SQLite data/telemetry.db, collector on :8000, logs on :9600"],
       ["TELEMETRY_ES=http://127.0.0.1:9200 telemetry up --collect-host 0.0.0.0", "into Elasticsearch, trackers from anywhere"],
       ["telemetry up --config telemetry.json", "every setting from one file (the flags' names as keys)"],
+      ["telemetry up --kafka 127.0.0.1:9092", "collect, enrich, sink-good and sink-bad over Kafka topics (created if missing)"],
     ]) as unknown as Argv<UpArgs>,
   handler: run,
 };

@@ -13,3 +13,6 @@ export const DEFAULT_TOPICS = {
   /** Log records, JSON, logs-listen → sink (Snowplow has no such stream). */
   logs: "telemetry-logs",
 } as const;
+
+/** Partitions of a topic we create: the most processes of one consumer group that can share it. */
+export const DEFAULT_PARTITIONS = 3;

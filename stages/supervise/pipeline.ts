@@ -8,6 +8,16 @@
  *   apps ─TCP─▶ logs-listen ─logs─▶ sink-logs
  *   every stage's bad rows ─bad─▶ sink-bad ─▶ (what the store refuses of those) data/sink-bad.failed.ndjson
  *   iglu serve, dashboard: services, no pipes
+ *
+ * With Kafka (UpConfig.kafka), collect, enrich, sink-good and a second sink-bad talk to topics instead:
+ *
+ *   trackers ─HTTP─▶ collect ─▶ raw topic ─▶ enrich ─▶ enriched topic ─▶ sink-good
+ *                                              └────▶ bad topic ─▶ sink-bad
+ *   the pipe stages' bad rows (collect's own, the sinks', logs-listen's) ─bad─▶ sink-bad-pipes
+ *
+ * The broker then holds what the supervisor's hops hold on pipes: a Kafka stage commits its offsets only
+ * for what its output acknowledged, so it gets no --acks and no --spill; the supervisor still starts
+ * again whatever exits.
  */
 import { join } from "node:path";
 import type { RestartPolicy } from "./restart-policy";
@@ -44,6 +54,18 @@ export interface UpConfig {
   /** Bytes of unacknowledged lines each hop holds before it stops reading its writers. */
   holdBytes: number;
   restart: RestartPolicy;
+  /** Collect, enrich, sink-good and sink-bad on Kafka instead of pipes. */
+  kafka?: KafkaTopology;
+}
+
+export interface KafkaTopology {
+  /** host:port, several separated by commas. */
+  brokers: string;
+  topics: { raw: string; enriched: string; bad: string };
+  /** Each consumer's group is this followed by the stage's name (telemetry-enrich…). */
+  groupPrefix: string;
+  /** Partitions of the topics `telemetry up` creates when they are missing. */
+  partitions: number;
 }
 
 export type StageKind = "source" | "stage" | "service";
@@ -65,6 +87,8 @@ export interface StageSpec {
   sink?: boolean;
   /** The folder where it archives what it writes on stdout before writing it (collect --archive). */
   archive?: string;
+  /** It reads or writes Kafka topics: the broker holds its input, so no --acks and no --spill. */
+  kafka?: boolean;
 }
 
 export function runDir(config: Pick<UpConfig, "data">): string {
@@ -99,31 +123,56 @@ export function pipelineStages(config: UpConfig): StageSpec[] {
   if (config.dashboardPort > 0) {
     stages.push({ name: "dashboard", kind: "service", args: ["dashboard", "--host", "127.0.0.1", "--port", String(config.dashboardPort), ...store] });
   }
-  stages.push(
-    { name: "sink-bad", kind: "stage", args: ["sink-bad", ...store, ...sinkFlags], input: "bad", bad: { file: join(config.data, "sink-bad.failed.ndjson") }, sink: true },
-    { name: "sink-good", kind: "stage", args: ["sink-good", ...store, ...sinkFlags], input: "good", bad: "bad", sink: true },
-    { name: "sink-pii", kind: "stage", args: ["sink", "--index", "pii", "--mapping", "good", ...store, ...sinkFlags], input: "pii", bad: "bad", sink: true },
-    { name: "sink-logs", kind: "stage", args: ["sink", "--index", "logs-%Y.%m.%d", ...store, ...sinkFlags], input: "logs", bad: "bad", sink: true },
-    {
-      name: "enrich",
-      kind: "stage",
-      args: ["enrich", ...(config.enrichments ? ["--enrichments", config.enrichments] : []), "--iglu", `http://127.0.0.1:${config.igluPort}/api`],
-      input: "raw",
-      stdout: "good",
-      bad: "bad",
-      pii: "pii",
-    },
-    {
-      name: "collect",
-      kind: "source",
-      args: ["collect", "--host", config.collectHost, "--port", String(config.collectPort), "--queue-size", config.collectQueueSize,
-        "--archive", config.archive, "--archive-segment-bytes", String(config.archiveSegmentBytes),
-        "--archive-max-bytes", config.archiveMaxBytes, "--archive-max-age", config.archiveMaxAge],
-      stdout: "raw",
-      bad: "bad",
-      archive: config.archive,
-    },
-    { name: "logs-listen", kind: "source", args: ["logs-listen", "--host", config.logsHost, "--port", String(config.logsPort)], stdout: "logs", bad: "bad" },
-  );
+  const enrichArgs = ["enrich", ...(config.enrichments ? ["--enrichments", config.enrichments] : []), "--iglu", `http://127.0.0.1:${config.igluPort}/api`];
+  const collectArgs = ["collect", "--host", config.collectHost, "--port", String(config.collectPort), "--queue-size", config.collectQueueSize,
+    "--archive", config.archive, "--archive-segment-bytes", String(config.archiveSegmentBytes),
+    "--archive-max-bytes", config.archiveMaxBytes, "--archive-max-age", config.archiveMaxAge];
+  const kafka = config.kafka;
+  if (kafka) {
+    const brokers = ["--kafka", kafka.brokers];
+    const group = (stage: string) => ["--kafka-group", `${kafka.groupPrefix}${stage}`];
+    stages.push(
+      { name: "sink-bad-pipes", kind: "stage", args: ["sink-bad", ...store, ...sinkFlags], input: "bad", bad: { file: join(config.data, "sink-bad-pipes.failed.ndjson") }, sink: true },
+      {
+        name: "sink-bad",
+        kind: "stage",
+        args: ["sink-bad", ...store, ...sinkFlags, ...brokers, "--kafka-input-topic", kafka.topics.bad, ...group("sink-bad")],
+        bad: { file: join(config.data, "sink-bad.failed.ndjson") },
+        sink: true,
+        kafka: true,
+      },
+      {
+        name: "sink-good",
+        kind: "stage",
+        args: ["sink-good", ...store, ...sinkFlags, ...brokers, "--kafka-input-topic", kafka.topics.enriched, ...group("sink-good")],
+        bad: "bad",
+        sink: true,
+        kafka: true,
+      },
+      { name: "sink-pii", kind: "stage", args: ["sink", "--index", "pii", "--mapping", "good", ...store, ...sinkFlags], input: "pii", bad: "bad", sink: true },
+      { name: "sink-logs", kind: "stage", args: ["sink", "--index", "logs-%Y.%m.%d", ...store, ...sinkFlags], input: "logs", bad: "bad", sink: true },
+      {
+        name: "enrich",
+        kind: "stage",
+        // Its bad rows go to the bad topic (enrich --kafka writes them there instead of --bad).
+        args: [...enrichArgs, ...brokers, "--kafka-input-topic", kafka.topics.raw, "--kafka-output-topic", kafka.topics.enriched,
+          "--kafka-bad-topic", kafka.topics.bad, ...group("enrich")],
+        pii: "pii",
+        kafka: true,
+      },
+      // Its archive stays (telemetry replay), but the supervisor cannot tell what a killed collector had not produced.
+      { name: "collect", kind: "source", args: [...collectArgs, ...brokers, "--kafka-output-topic", kafka.topics.raw], bad: "bad", kafka: true },
+    );
+  } else {
+    stages.push(
+      { name: "sink-bad", kind: "stage", args: ["sink-bad", ...store, ...sinkFlags], input: "bad", bad: { file: join(config.data, "sink-bad.failed.ndjson") }, sink: true },
+      { name: "sink-good", kind: "stage", args: ["sink-good", ...store, ...sinkFlags], input: "good", bad: "bad", sink: true },
+      { name: "sink-pii", kind: "stage", args: ["sink", "--index", "pii", "--mapping", "good", ...store, ...sinkFlags], input: "pii", bad: "bad", sink: true },
+      { name: "sink-logs", kind: "stage", args: ["sink", "--index", "logs-%Y.%m.%d", ...store, ...sinkFlags], input: "logs", bad: "bad", sink: true },
+      { name: "enrich", kind: "stage", args: enrichArgs, input: "raw", stdout: "good", bad: "bad", pii: "pii" },
+      { name: "collect", kind: "source", args: collectArgs, stdout: "raw", bad: "bad", archive: config.archive },
+    );
+  }
+  stages.push({ name: "logs-listen", kind: "source", args: ["logs-listen", "--host", config.logsHost, "--port", String(config.logsPort)], stdout: "logs", bad: "bad" });
   return stages;
 }

@@ -12,6 +12,8 @@ import { runDir, type UpConfig } from "./pipeline";
 export interface StageStatus {
   name: string;
   kind: "source" | "stage" | "service";
+  /** It reads or writes Kafka topics: those lines are not counted here (the broker's offsets say how far it is). */
+  kafka?: boolean;
   state: "starting" | "running" | "waiting" | "crash-looping" | "stopping" | "stopped";
   pid: number | null;
   restarts: number;
@@ -87,16 +89,18 @@ export async function storeCounts(store: SupervisorStatus["store"]): Promise<Rec
 export function renderStatus(status: SupervisorStatus, counts: Record<string, number> | string): string {
   const rows = [["stage", "state", "pid", "restarts", "in/s", "out/s", "bad/s", "total in", "total out", "total bad"]];
   for (const stage of status.stages) {
+    // A Kafka stage's lines in and out go through the broker, not the supervisor: "kafka" rather than a 0 that looks like a stall.
+    const relayed = (value: number) => (stage.kafka ? "kafka" : String(value));
     rows.push([
       stage.name,
       stage.state === "running" ? "up" : stage.state,
       stage.pid === null ? "-" : String(stage.pid),
       String(stage.restarts),
-      String(stage.perSecond.in),
-      String(stage.perSecond.out),
+      relayed(stage.perSecond.in),
+      relayed(stage.perSecond.out),
       String(stage.perSecond.bad),
-      String(stage.totals.in),
-      String(stage.totals.out),
+      relayed(stage.totals.in),
+      relayed(stage.totals.out),
       String(stage.totals.bad),
     ]);
   }

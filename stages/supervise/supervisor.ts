@@ -146,7 +146,8 @@ export class Supervisor {
         stage,
         `${stage.spec.name} exited (${describeExit(exit)}) after ${(ranForMs / 1000).toFixed(1)} s; starting it again in ` +
           `${(stage.restart.delayMs / 1000).toFixed(1)} s` +
-          (stage.spec.input ? `, with the ${held} line${held === 1 ? "" : "s"} of ${stage.spec.input} it had not acknowledged` : ""),
+          (stage.spec.input ? `, with the ${held} line${held === 1 ? "" : "s"} of ${stage.spec.input} it had not acknowledged` : "") +
+          (stage.spec.kafka && stage.spec.kind !== "source" ? "; it reads on from its group's committed offsets" : ""),
       );
       if (stage.restart.crashLooping && stage.restart.quickExits === this.config.restart.crashLoopAfter) {
         this.tell(
@@ -416,6 +417,7 @@ export class Supervisor {
         return {
           name: stage.spec.name,
           kind: stage.spec.kind,
+          ...(stage.spec.kafka ? { kafka: true } : {}),
           state: stage.state === "running" && stage.restart.crashLooping && !provenHealthy ? "crash-looping" : stage.state,
           pid: stage.instance?.process.pid ?? null,
           restarts: Math.max(0, stage.starts - 1),
@@ -426,8 +428,13 @@ export class Supervisor {
           perSecond: { in: rate("in"), out: rate("out"), bad: rate("bad") },
         };
       }),
-      hops: [...this.hops.values()].map((hop) => ({ name: hop.name, ...hop.counts })),
+      // Only the hops some stage uses: on Kafka, raw and good are topics.
+      hops: [...this.hops.values()].filter((hop) => this.usesHop(hop.name as HopName)).map((hop) => ({ name: hop.name, ...hop.counts })),
     };
+  }
+
+  private usesHop(name: HopName): boolean {
+    return this.stages.some(({ spec }) => [spec.input, spec.stdout, spec.bad, spec.pii].includes(name));
   }
 
   /** data/run/status.json, replaced whole each second so a reader never sees half of it. */
