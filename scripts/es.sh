@@ -22,6 +22,7 @@
 # node-<port>-<flavour>-<version>/), so a test suite can run one beside a person's `make es` and stop it
 # without touching the other, and data written by one distribution is never opened by another.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/stop-server.sh"
 
 repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 flavour="${ES_FLAVOUR:-elasticsearch}"
@@ -176,16 +177,7 @@ start() {
 }
 
 stop() {
-  local pid waited=0
-  pid="$(running_pid)" || { echo "es.sh: no $name $version of ours on port $port" >&2; return 0; }
-  kill -TERM "$pid"
-  while kill -0 "$pid" 2>/dev/null; do
-    [ "$waited" -ge 60 ] && { echo "es.sh: $name did not stop in 30s; killing it" >&2; kill -KILL "$pid"; }
-    sleep 0.5
-    waited=$((waited + 1))
-  done
-  rm -f "$node/pid"
-  echo "es.sh: $name on $url stopped" >&2
+  stop_server "$node/pid" "es.sh: $name $version on $url"
 }
 
 case "${1:-}" in

@@ -17,6 +17,7 @@
 # Each port is its own broker (node-<port>/ holds its config, data, log and pid), so a test suite can run
 # one beside a person's `make kafka` and stop it without touching the other.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/stop-server.sh"
 
 repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 version="${KAFKA_VERSION:-4.4.0}"
@@ -133,16 +134,7 @@ start() {
 }
 
 stop() {
-  local pid waited=0
-  pid="$(running_pid)" || { echo "kafka.sh: no Kafka of ours on port $port" >&2; return 0; }
-  kill -TERM "$pid"
-  while kill -0 "$pid" 2>/dev/null; do
-    [ "$waited" -eq 60 ] && { echo "kafka.sh: Kafka did not stop in 30s; killing it" >&2; kill -KILL "$pid"; }
-    sleep 0.5
-    waited=$((waited + 1))
-  done
-  rm -f "$node/pid"
-  echo "kafka.sh: Kafka on 127.0.0.1:$port stopped" >&2
+  stop_server "$node/pid" "kafka.sh: Kafka on 127.0.0.1:$port"
 }
 
 case "${1:-}" in
