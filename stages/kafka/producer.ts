@@ -124,10 +124,15 @@ export class KafkaLineProducer {
     await this.sendBatch();
   }
 
-  /** Resolves once the broker has acknowledged every line given so far. */
+  /**
+   * Resolves once the broker has acknowledged every line given so far. It waits for the batches in flight
+   * now, not for the set to empty: under a steady load batches sent after the call keep it from ever being
+   * empty, and a consumer waiting here would never commit its offsets.
+   */
   async written(): Promise<void> {
+    // Every line given before this call is now in a batch in flight (this call's or a concurrent sendBatch's).
     await this.sendBatch();
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    await Promise.all([...this.inFlight]);
   }
 
   async end(): Promise<void> {

@@ -54,6 +54,7 @@ describe("telemetry up --kafka", () => {
     expect(status.stages.filter((stage) => stage.kafka).map((stage) => stage.name).sort()).toEqual(["collect", "enrich", "sink-bad", "sink-good"]);
     expect(status.hops.map((hop) => hop.name).sort()).toEqual(["bad", "logs", "pii"]);
     const enrichPid = current.stage("enrich").pid!;
+    const group = `up-${run}-enrich`;
 
     const load = new TrackerLoad(current.collectPort, { method: "get", trackers: 6 });
     let killed: Promise<number> | undefined;
@@ -63,9 +64,10 @@ describe("telemetry up --kafka", () => {
       killed = (async () => {
         // Enrich must have done part of the work, or killing it proves nothing.
         await until("the first events to be stored", async () => (await storedInSqlite(db)).good.length > 0, 60_000, current.logs);
+        // It commits while the load goes on, so that its replacement reads on from there rather than from the start.
+        await until("enrich to commit offsets under load", async () => (committedAtKill = await committedOffsets(broker, group)) > 0, 30_000, current.logs);
         const storedBefore = (await storedInSqlite(db)).good.length;
         process.kill(enrichPid, "SIGKILL");
-        committedAtKill = await committedOffsets(broker, `up-${run}-enrich`);
         return storedBefore;
       })();
     });
@@ -90,7 +92,7 @@ describe("telemetry up --kafka", () => {
 
     expect(await current.stop()).toBe(0);
     console.log(
-      `telemetry up --kafka: ${EVENTS} events answered 200, enrich killed with SIGKILL when ${storedAtKill} were stored (${committedAtKill} raw records committed by its group) and started again; ` +
+      `telemetry up --kafka: ${EVENTS} events answered 200, enrich killed with SIGKILL when ${storedAtKill} were stored (${committedAtKill} raw records committed by its group before) and started again; ` +
         `${stored.good.length} stored (${new Set(stored.good).size} distinct), ${stored.bad} bad rows`,
     );
   }, 420_000);
