@@ -27,7 +27,11 @@ export const kafkaConnectionOptions = {
 
 export const kafkaProducerOptions = {
   "kafka-compression": { type: "string", choices: ["none", "gzip", "snappy", "lz4", "zstd"], default: "none", describe: "compression of produced batches" },
-  "kafka-batch-bytes": { type: "string", default: "1MiB", describe: "bytes of messages gathered before a batch is sent" },
+  "kafka-batch-bytes": {
+    type: "string",
+    default: "256KiB",
+    describe: "bytes of messages gathered before a batch is sent (keep it under the brokers' message.max.bytes, 1MiB by default)",
+  },
   "kafka-linger-ms": { type: "number", default: 5, describe: "milliseconds a partial batch waits for more messages" },
 } as const;
 
@@ -99,8 +103,8 @@ export function kafkaConnection(stage: string, args: KafkaArgs): KafkaConnection
 /** A producer to `topic` with the stage's --kafka-* settings. */
 export async function kafkaProducer(stage: string, args: KafkaArgs, connection: KafkaConnection, topic: string, toMessage: ToMessage): Promise<KafkaLineProducer> {
   const { KafkaLineProducer } = await import("../stages/kafka/producer");
-  const batchBytes = parseByteSize(args.kafkaBatchBytes ?? "1MiB");
-  if (batchBytes === undefined || batchBytes <= 0) throw new ConfigError(`--kafka-batch-bytes ${args.kafkaBatchBytes} is not a size like 1MiB`);
+  const batchBytes = parseByteSize(args.kafkaBatchBytes ?? "256KiB");
+  if (batchBytes === undefined || batchBytes <= 0) throw new ConfigError(`--kafka-batch-bytes ${args.kafkaBatchBytes} is not a size like 256KiB`);
   const lingerMs = args.kafkaLingerMs ?? 5;
   if (!(lingerMs >= 0)) throw new ConfigError("--kafka-linger-ms must be 0 or more");
   return new KafkaLineProducer(connection, toMessage, {

@@ -32,6 +32,8 @@ export class KafkaLineProducer {
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   private batch: OutgoingMessage[] = [];
   private batchSize = 0;
+  /** Batches that reached batchBytes and wait for room to be sent, oldest first. */
+  private readonly full: OutgoingMessage[][] = [];
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
@@ -79,25 +81,40 @@ export class KafkaLineProducer {
     for (const line of lines) {
       if (line === "") continue;
       const message = this.toMessage(line);
+      const size = message.value.length + message.key.length;
+      // A batch stays within batchBytes (a larger message goes alone): the brokers refuse a batch above their
+      // message.max.bytes on every retry. Set aside here, at once, so every line given is in a batch.
+      if (this.batch.length > 0 && this.batchSize + size > this.settings.batchBytes) {
+        this.full.push(this.batch);
+        this.batch = [];
+        this.batchSize = 0;
+      }
       this.batch.push(message);
-      this.batchSize += message.value.length + message.key.length;
+      this.batchSize += size;
       this.linesWritten++;
     }
-    if (this.batchSize >= this.settings.batchBytes) await this.sendBatch();
+    if (this.full.length > 0 || this.batchSize >= this.settings.batchBytes) await this.sendBatch();
     else this.lingerTimer ??= setTimeout(() => void this.sendBatch(), this.settings.lingerMs);
   }
 
-  /** Sends what is gathered; waits first while too many batches are in flight. */
+  /** Sends what is gathered, the full batches first; waits before each while too many batches are in flight. */
   private async sendBatch(): Promise<void> {
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
-    while (this.isBlocked) await Promise.race(this.inFlight);
-    if (this.batch.length === 0) return;
-    const messages = this.batch.map(({ key, value }) => ({ topic: this.settings.topic, key, value }));
-    this.batch = [];
-    this.batchSize = 0;
-    const sending = this.sendUntilAcknowledged(messages).finally(() => this.inFlight.delete(sending));
-    this.inFlight.add(sending);
+    for (;;) {
+      while (this.isBlocked) await Promise.race(this.inFlight);
+      let batch = this.full.shift();
+      if (batch === undefined) {
+        if (this.batch.length === 0) return;
+        batch = this.batch;
+        this.batch = [];
+        this.batchSize = 0;
+      }
+      // Taken and put in flight in one step, so a concurrent written() sees it in flight.
+      const messages = batch.map(({ key, value }) => ({ topic: this.settings.topic, key, value }));
+      const sending = this.sendUntilAcknowledged(messages).finally(() => this.inFlight.delete(sending));
+      this.inFlight.add(sending);
+    }
   }
 
   private async sendUntilAcknowledged(messages: { topic: string; key: Buffer; value: Buffer }[]): Promise<void> {
