@@ -97,10 +97,14 @@ export const killCollectWithQueue: Fault = {
       // Its stdout is blocked once the hop stops reading it; what it answers 200 after that waits in its queue.
       const raw = () => up.status().hops.find((hop) => hop.name === "raw")!;
       await until("the raw hop to fill", () => raw().heldBytes >= 64 * 1024, 120_000, up.logs);
-      const arrived = raw().arrived;
+      // The hop has stopped taking collect's output once its count holds still for a second; lines that were
+      // already on their way when it filled may still arrive first, so each poll compares with the last one.
+      let arrived = raw().arrived;
       await until("collect to answer records it cannot write out", async () => {
         await Bun.sleep(1000);
-        return raw().arrived === arrived;
+        const before = arrived;
+        arrived = raw().arrived;
+        return arrived === before;
       });
       process.kill(collect, "SIGKILL");
       await until("collect to be started again", () => up.stage("collect").restarts > 0 && up.stage("collect").state === "running", 60_000, up.logs);
