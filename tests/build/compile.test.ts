@@ -3,20 +3,19 @@
  * the enrichments' data files in the share/ folder that is copied beside it.
  */
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const root = join(import.meta.dir, "../..");
 
-/** Builds once for the whole file and copies dist/ out of the repository; each test asserts the build worked. */
+/** Builds once for the whole file, into a temporary folder away from the repository; each test asserts the build worked. */
 let copy: { status: number | null; elsewhere: string } | undefined;
 function built(): { status: number | null; elsewhere: string } {
   if (copy) return copy;
-  const build = spawnSync("make", ["build"], { cwd: root, encoding: "utf8" });
   const elsewhere = mkdtempSync(join(tmpdir(), "telemetry-binary-"));
-  if (build.status === 0) cpSync(join(root, "dist"), elsewhere, { recursive: true });
+  const build = spawnSync("make", ["build", `DIST=${elsewhere}`], { cwd: root, encoding: "utf8" });
   copy = { status: build.status, elsewhere };
   return copy;
 }
