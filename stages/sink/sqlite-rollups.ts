@@ -47,6 +47,11 @@ export function rollupTable(table: string, rollup: Rollup): string {
   return `${table}_${rollup.name}`;
 }
 
+/** Whether a table is one of the roll-ups (a table of counts, not of documents), whatever its family is named. */
+export function isRollupTable(name: string): boolean {
+  return Object.values(ROLLUPS).some((rollups) => rollups.some((rollup) => name.endsWith(`_${rollup.name}`)));
+}
+
 /** What the migration marker records, so a change to the roll-ups rebuilds them on the next open. */
 export function rollupsSignature(family: string): string {
   return rollupsFor(family)

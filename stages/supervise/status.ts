@@ -7,6 +7,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isRollupTable } from "../sink/sqlite-rollups";
 import { runDir, type UpConfig } from "./pipeline";
 
 export interface StageStatus {
@@ -64,10 +65,10 @@ export async function storeCounts(store: SupervisorStatus["store"]): Promise<Rec
     const db = new Database(store.path, { readonly: true });
     try {
       db.run("PRAGMA busy_timeout = 2000");
-      // The sinks' own bookkeeping tables (telemetry_*) hold no documents.
-      const tables = db
-        .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'telemetry_%'")
-        .all() as { name: string }[];
+      // The sinks' own bookkeeping tables (telemetry_*) and the dashboard's roll-ups hold no documents.
+      const tables = (
+        db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'telemetry_%'").all() as { name: string }[]
+      ).filter(({ name }) => !isRollupTable(name));
       return Object.fromEntries(tables.map(({ name }) => [name, (db.query(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n]));
     } finally {
       db.close();
