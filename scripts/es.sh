@@ -22,7 +22,7 @@
 # node-<port>-<flavour>-<version>/), so a test suite can run one beside a person's `make es` and stop it
 # without touching the other, and data written by one distribution is never opened by another.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/stop-server.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/server-pid.sh"
 
 repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 flavour="${ES_FLAVOUR:-elasticsearch}"
@@ -58,13 +58,6 @@ fail() { echo "es.sh: $*" >&2; exit 1; }
 
 health() { # prints the cluster status (green/yellow/red) or nothing; never fails (set -e would end the script)
   { curl -s --max-time 2 "$url/_cluster/health" 2>/dev/null || true; } | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
-}
-
-running_pid() { # the pid of this port's node if it is alive
-  local pid
-  [ -f "$node/pid" ] || return 1
-  pid="$(cat "$node/pid" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 fetch() {
@@ -177,7 +170,7 @@ start() {
 }
 
 stop() {
-  stop_server "$node/pid" "es.sh: $name $version on $url"
+  stop_server "es.sh: $name $version on $url"
 }
 
 case "${1:-}" in

@@ -17,7 +17,7 @@
 # Each port is its own broker (node-<port>/ holds its config, data, log and pid), so a test suite can run
 # one beside a person's `make kafka` and stop it without touching the other.
 set -euo pipefail
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/stop-server.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/server-pid.sh"
 
 repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 version="${KAFKA_VERSION:-4.4.0}"
@@ -33,13 +33,6 @@ fail() { echo "kafka.sh: $*" >&2; exit 1; }
 
 listening() { # true when something accepts TCP connections on the broker's port
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-running_pid() { # the pid of this port's broker if it is alive
-  local pid
-  [ -f "$node/pid" ] || return 1
-  pid="$(cat "$node/pid" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 fetch() {
@@ -134,7 +127,7 @@ start() {
 }
 
 stop() {
-  stop_server "$node/pid" "kafka.sh: Kafka on 127.0.0.1:$port"
+  stop_server "kafka.sh: Kafka on 127.0.0.1:$port"
 }
 
 case "${1:-}" in
